@@ -1,0 +1,3 @@
+"""curator: filter synthetic LLM training data, with a reason for every decision."""
+
+__version__ = "0.1.0"

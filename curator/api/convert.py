@@ -1,0 +1,126 @@
+"""proto ↔ domain translation. Pure functions, no logic beyond mapping."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from curator.domain.decision import Action, Decision, Verdict
+from curator.domain.policy import CheckPolicy, DedupKey, Policy, RulePolicy
+from curator.domain.validation import SampleInput
+from curator.service import CollectionInfo
+from curator.state.store import Stats, StatsQuery, VerdictCounts
+from curator.v1 import curator_service_pb2 as pb
+
+_VERDICT = {Verdict.KEEP: pb.KEEP, Verdict.DROP: pb.DROP, Verdict.REVIEW: pb.REVIEW}
+_ACTION = {Action.DROP: pb.ACTION_DROP, Action.REVIEW: pb.ACTION_REVIEW, Action.FLAG: pb.ACTION_FLAG}
+_ACTION_IN = {v: k for k, v in _ACTION.items()}
+_DEDUP_KEY = {DedupKey.SAMPLE: pb.DEDUP_KEY_SAMPLE, DedupKey.PROMPT: pb.DEDUP_KEY_PROMPT, DedupKey.RESPONSE: pb.DEDUP_KEY_RESPONSE}
+_DEDUP_KEY_IN = {v: k for k, v in _DEDUP_KEY.items()}
+
+
+def sample_input(s: pb.Sample) -> SampleInput:
+    return SampleInput(
+        id=s.id,
+        text=s.text if s.HasField("text") else None,
+        instruction=s.instruction if s.HasField("instruction") else None,
+        input=s.input if s.HasField("input") else None,
+        output=s.output if s.HasField("output") else None,
+        messages=[(m.role, m.content) for m in s.messages] or None,
+        context=list(s.context),
+        metadata=dict(s.metadata),
+    )
+
+
+def decision(d: Decision) -> pb.Decision:
+    return pb.Decision(
+        sample_id=d.sample_id,
+        verdict=_VERDICT[d.verdict],
+        reasons=[
+            pb.Reason(
+                code=r.code,
+                check=r.check,
+                message=r.message,
+                score=r.score,
+                threshold=r.threshold,
+                matched_id=r.matched_id,
+                action=_ACTION[r.action],
+            )
+            for r in d.reasons
+        ],
+        scores=d.scores,
+        policy_version=d.policy_version,
+    )
+
+
+def policy_in(p: pb.Policy) -> Policy:
+    """Unset enums and absent checks mean "default"; the service fills them in."""
+    checks = {}
+    for name, cp in p.checks.items():
+        rules = {
+            code: RulePolicy(
+                threshold=r.threshold,
+                action=_ACTION_IN.get(r.action, Action.DROP),
+                review_threshold=r.review_threshold if r.HasField("review_threshold") else None,
+            )
+            for code, r in cp.rules.items()
+        }
+        checks[name] = CheckPolicy(enabled=cp.enabled, rules=rules, params=dict(cp.params))
+    return Policy(dedup_key=_DEDUP_KEY_IN.get(p.dedup_key, DedupKey.SAMPLE), checks=checks)
+
+
+def policy_out(p: Policy) -> pb.Policy:
+    out = pb.Policy(dedup_key=_DEDUP_KEY[p.dedup_key])
+    for name, cp in p.checks.items():
+        target = out.checks[name]
+        target.enabled = cp.enabled
+        target.params.update(cp.params)
+        for code, r in cp.rules.items():
+            rule = target.rules[code]
+            rule.threshold = r.threshold
+            rule.action = _ACTION[r.action]
+            if r.review_threshold is not None:
+                rule.review_threshold = r.review_threshold
+    return out
+
+
+def collection(c: CollectionInfo) -> pb.Collection:
+    return pb.Collection(
+        name=c.name,
+        policy=policy_out(c.policy),
+        policy_version=c.policy_version,
+        create_time=timestamp(c.created_at),
+        kept_count=c.kept_count,
+    )
+
+
+def timestamp(dt: datetime) -> Timestamp:
+    ts = Timestamp()
+    ts.FromDatetime(dt if dt.tzinfo else dt.replace(tzinfo=UTC))
+    return ts
+
+
+def stats_query(r: pb.GetStatsRequest) -> StatsQuery:
+    return StatsQuery(
+        collection=r.collection or None,
+        start=r.start_time.ToDatetime(UTC) if r.HasField("start_time") else None,
+        end=r.end_time.ToDatetime(UTC) if r.HasField("end_time") else None,
+        bucket_seconds=r.bucket_seconds or 3600,
+        group_by=r.group_by or None,
+    )
+
+
+def _counts(c: VerdictCounts) -> pb.VerdictCounts:
+    return pb.VerdictCounts(keep=c.keep, drop=c.drop, review=c.review, total=c.total)
+
+
+def stats(s: Stats) -> pb.GetStatsResponse:
+    return pb.GetStatsResponse(
+        totals=_counts(s.totals),
+        by_reason=s.by_reason,
+        by_check=s.by_check,
+        by_group=[pb.GroupCounts(key=k, counts=_counts(v)) for k, v in sorted(s.by_group.items())],
+        series=[pb.TimeBucket(start_time=timestamp(t), counts=_counts(c)) for t, c in s.series],
+        bucket_seconds=s.bucket_seconds,
+    )

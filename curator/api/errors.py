@@ -1,0 +1,69 @@
+"""Domain errors → google.rpc.Status, in one place.
+
+The interceptor applies it to every unary handler; FilterStream uses
+:func:`to_status` to fail one response without failing the stream.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from curator.errors import AlreadyExists, CuratorError, FailedPrecondition, InvalidArgument, NotFound, Unavailable
+
+log = logging.getLogger(__name__)
+
+_CODES: list[tuple[type[CuratorError], int]] = [
+    (InvalidArgument, code_pb2.INVALID_ARGUMENT),
+    (NotFound, code_pb2.NOT_FOUND),
+    (AlreadyExists, code_pb2.ALREADY_EXISTS),
+    (FailedPrecondition, code_pb2.FAILED_PRECONDITION),
+    (Unavailable, code_pb2.UNAVAILABLE),
+]
+
+
+def to_status(err: Exception) -> status_pb2.Status:
+    """The google.rpc.Status for an error; unexpected errors become INTERNAL without leaking detail."""
+    for kind, code in _CODES:
+        if isinstance(err, kind):
+            status = status_pb2.Status(code=code, message=str(err))
+            if isinstance(err, InvalidArgument):
+                detail = any_pb2.Any()
+                detail.Pack(
+                    error_details_pb2.BadRequest(
+                        field_violations=[
+                            error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
+                            for v in err.violations
+                        ]
+                    )
+                )
+                status.details.append(detail)
+            return status
+    log.exception("internal error", exc_info=err)
+    return status_pb2.Status(code=code_pb2.INTERNAL, message="internal error; see the server log")
+
+
+class ErrorInterceptor(grpc.ServerInterceptor):
+    """Wraps unary-response handlers so that domain errors abort with a rich status."""
+
+    def intercept_service(
+        self, continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None], details: Any
+    ) -> grpc.RpcMethodHandler | None:
+        handler = continuation(details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+        inner = handler.unary_unary
+
+        def wrapped(request: Any, context: grpc.ServicerContext) -> Any:
+            try:
+                return inner(request, context)
+            except Exception as err:
+                context.abort_with_status(rpc_status.to_status(to_status(err)))
+
+        return handler._replace(unary_unary=wrapped)

@@ -1,0 +1,81 @@
+"""Build and run the gRPC server: service, health, reflection, graceful shutdown."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from concurrent import futures
+from dataclasses import dataclass
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from curator.api.errors import ErrorInterceptor
+from curator.api.servicer import CuratorServicer
+from curator.service import Curator
+from curator.settings import Settings
+from curator.v1 import curator_service_pb2 as pb
+from curator.v1 import curator_service_pb2_grpc as pb_grpc
+
+log = logging.getLogger(__name__)
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["CuratorService"].full_name
+
+
+@dataclass
+class RunningServer:
+    server: grpc.Server
+    curator: Curator
+    health: health.HealthServicer
+    port: int
+    grace: float
+
+    def stop(self, grace: float | None = None) -> None:
+        """Refuse new calls, let in-flight ones finish, then flush every collection to disk."""
+        self.health.enter_graceful_shutdown()
+        self.server.stop(self.grace if grace is None else grace).wait()
+        self.curator.close()
+
+
+def start(settings: Settings, curator: Curator | None = None) -> RunningServer:
+    curator = curator or Curator(settings)
+    max_bytes = settings.server.max_message_mb * 1024 * 1024
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=settings.server.max_workers, thread_name_prefix="curator-rpc"),
+        interceptors=[ErrorInterceptor()],
+        options=[
+            ("grpc.max_receive_message_length", max_bytes),
+            ("grpc.max_send_message_length", max_bytes),
+        ],
+    )
+    pb_grpc.add_CuratorServiceServicer_to_server(CuratorServicer(curator), server)
+    health_servicer = health.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME), server
+    )
+    port = server.add_insecure_port(f"{settings.server.host}:{settings.server.port}")
+    if port == 0:
+        raise RuntimeError(f"could not bind {settings.server.host}:{settings.server.port}")
+    server.start()
+    for name in ("", SERVICE_NAME):
+        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    log.info("curator serving on %s:%d (data in %s)", settings.server.host, port, settings.data_dir)
+    return RunningServer(server, curator, health_servicer, port, settings.server.grace_seconds)
+
+
+def serve(settings: Settings) -> None:
+    """Run until SIGTERM or SIGINT, then shut down gracefully."""
+    running = start(settings)
+    done = threading.Event()
+
+    def _on_signal(signum: int, _frame: object) -> None:
+        log.info("signal %d: shutting down (grace %.0fs)", signum, running.grace)
+        done.set()
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    done.wait()
+    running.stop()
+    log.info("curator stopped; state flushed")

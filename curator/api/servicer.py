@@ -1,0 +1,54 @@
+"""CuratorService over gRPC: proto in → domain call → proto out, nothing else."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import grpc
+
+from curator.api import convert
+from curator.api.errors import to_status
+from curator.service import Curator
+from curator.v1 import curator_service_pb2 as pb
+from curator.v1 import curator_service_pb2_grpc as pb_grpc
+
+
+class CuratorServicer(pb_grpc.CuratorServiceServicer):
+    def __init__(self, curator: Curator) -> None:
+        self.curator = curator
+
+    def Filter(self, request: pb.FilterRequest, context: grpc.ServicerContext) -> pb.FilterResponse:
+        decisions = self.curator.filter(
+            request.collection,
+            [convert.sample_input(s) for s in request.samples],
+            dry_run=request.dry_run,
+            score_all=request.score_all,
+        )
+        return pb.FilterResponse(decisions=[convert.decision(d) for d in decisions])
+
+    def FilterStream(
+        self, request_iterator: Iterator[pb.FilterRequest], context: grpc.ServicerContext
+    ) -> Iterator[pb.FilterResponse]:
+        for request in request_iterator:
+            try:
+                yield self.Filter(request, context)
+            except Exception as err:  # one bad message fails its own response, not the stream
+                yield pb.FilterResponse(error=to_status(err))
+
+    def GetStats(self, request: pb.GetStatsRequest, context: grpc.ServicerContext) -> pb.GetStatsResponse:
+        return convert.stats(self.curator.stats(convert.stats_query(request)))
+
+    def CreateCollection(self, request: pb.CreateCollectionRequest, context: grpc.ServicerContext) -> pb.Collection:
+        policy = convert.policy_in(request.policy) if request.HasField("policy") else None
+        return convert.collection(self.curator.create_collection(request.name, policy))
+
+    def GetCollection(self, request: pb.GetCollectionRequest, context: grpc.ServicerContext) -> pb.Collection:
+        return convert.collection(self.curator.get_collection(request.name))
+
+    def ListCollections(
+        self, request: pb.ListCollectionsRequest, context: grpc.ServicerContext
+    ) -> pb.ListCollectionsResponse:
+        return pb.ListCollectionsResponse(collections=[convert.collection(c) for c in self.curator.list_collections()])
+
+    def UpdatePolicy(self, request: pb.UpdatePolicyRequest, context: grpc.ServicerContext) -> pb.Collection:
+        return convert.collection(self.curator.update_policy(request.name, convert.policy_in(request.policy)))

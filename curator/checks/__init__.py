@@ -1,0 +1,26 @@
+"""The checks curator runs, and their registration.
+
+Adding a check: write one module here with a :class:`~curator.checks.base.Check`
+subclass, then add it to :data:`REGISTRY`. The pipeline orders checks by cost.
+"""
+
+from __future__ import annotations
+
+from curator.checks.base import Check, IndexedCheck
+from curator.checks.empty import EmptyCheck
+from curator.checks.exact_duplicate import ExactDuplicateCheck
+from curator.checks.near_duplicate import NearDuplicateCheck
+
+REGISTRY: tuple[type[Check], ...] = (
+    EmptyCheck,
+    ExactDuplicateCheck,
+    NearDuplicateCheck,
+)
+
+
+def default_checks() -> list[Check]:
+    """One instance of every registered check, cheapest first."""
+    return sorted((cls() for cls in REGISTRY), key=lambda c: c.cost)
+
+
+__all__ = ["REGISTRY", "Check", "IndexedCheck", "default_checks"]

@@ -1,0 +1,170 @@
+"""What a check is: a named, costed measurement over a batch of samples.
+
+A check returns one :class:`CheckResult` per sample (scores + evidence) and
+never decides; the collection's policy turns scores into reasons and actions
+(see curator.domain.policy). Checks that compare a sample with what the
+collection already kept derive from :class:`IndexedCheck`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from curator.domain.decision import Action, CheckResult, Evidence
+from curator.domain.normalize import normalize
+from curator.domain.policy import CheckPolicy, DedupKey, PolicyTarget, Rule, reasons_for
+from curator.domain.sample import Sample
+
+if TYPE_CHECKING:
+    from curator.state.collection import CollectionState
+
+
+@dataclass(slots=True, eq=False)
+class Item:
+    """A sample on its way through the pipeline, with what checks computed for it.
+
+    ``features`` is memoised per check, so re-evaluating a batch (after a
+    concurrent admission) never recomputes signatures or embeddings.
+    """
+
+    sample: Sample
+    position: int
+    key_text: str
+    normalized_key: str
+    features: dict[str, Any] = field(default_factory=dict)
+    # Positions of earlier samples of the same request that an indexed check matched.
+    batch_matches: set[int] = field(default_factory=set)
+
+    @classmethod
+    def build(cls, sample: Sample, position: int, dedup_key: DedupKey) -> Item:
+        key = key_text(sample, dedup_key)
+        return cls(sample, position, key, normalize(key))
+
+
+def key_text(sample: Sample, dedup_key: DedupKey) -> str:
+    if dedup_key is DedupKey.PROMPT:
+        return sample.prompt
+    if dedup_key is DedupKey.RESPONSE:
+        return sample.response
+    return sample.full_text
+
+
+@dataclass(slots=True)
+class CheckContext:
+    """What a check may look at besides the samples: its policy and the collection."""
+
+    policy: CheckPolicy
+    state: CollectionState
+    # Samples accepted as kept earlier in this request, not yet admitted.
+    pending: Sequence[Item] = ()
+
+
+class Check(PolicyTarget, ABC):
+    """One measurement. Subclasses set ``name``, ``cost`` and ``rules``.
+
+    ``cost`` orders the pipeline (cheapest first), so that a sample dropped by
+    a cheap check never reaches an expensive one.
+    """
+
+    name: ClassVar[str]
+    cost: ClassVar[int]
+    rules: ClassVar[tuple[Rule, ...]]
+
+    def prepare(self, items: Sequence[Item], policy: CheckPolicy) -> None:
+        """Compute per-sample features into ``item.features[self.name]`` (no locks held)."""
+
+    @abstractmethod
+    def evaluate_batch(self, items: Sequence[Item], ctx: CheckContext) -> list[CheckResult]:
+        """One result per item, in order."""
+
+
+class DedupIndex(ABC):
+    """A collection's memory of kept samples for one indexed check.
+
+    Features travel as columns: a mapping from feature name to an array whose
+    first axis is the sample, so restore, admission and the log are vectorised.
+    """
+
+    @abstractmethod
+    def add(self, ids: Sequence[str], features: Mapping[str, np.ndarray]) -> None: ...
+
+    @abstractmethod
+    def best_matches(self, features: Mapping[str, np.ndarray]) -> list[tuple[float, int]]:
+        """Per row: (score, row of the best kept match), or (0.0, -1) when none."""
+
+    @abstractmethod
+    def id_of(self, row: int) -> str: ...
+
+    @abstractmethod
+    def __len__(self) -> int: ...
+
+
+class IndexedCheck(Check):
+    """A check scored against everything the collection kept, and earlier kept samples of the request.
+
+    Subclasses say how to turn a sample into feature columns and how to build
+    an index; the comparison logic, including within-request matching, lives here.
+    """
+
+    score_name: ClassVar[str]
+
+    @abstractmethod
+    def features(self, items: Sequence[Item], policy: CheckPolicy) -> dict[str, np.ndarray]:
+        """Feature columns for the items (first axis = item)."""
+
+    @abstractmethod
+    def new_index(self, params: Mapping[str, float]) -> DedupIndex: ...
+
+    def describe(self, score: float) -> str:
+        """Detail for the reason message."""
+        return ""
+
+    def prepare(self, items: Sequence[Item], policy: CheckPolicy) -> None:
+        todo = [it for it in items if self.name not in it.features]
+        if not todo:
+            return
+        columns = self.features(todo, policy)
+        for i, it in enumerate(todo):
+            it.features[self.name] = {k: v[i] for k, v in columns.items()}
+
+    def evaluate_batch(self, items: Sequence[Item], ctx: CheckContext) -> list[CheckResult]:
+        self.prepare(items, ctx.policy)
+        index = ctx.state.index(self.name)
+        kept = index.best_matches(stack(items, self.name)) if len(index) else [(0.0, -1)] * len(items)
+        scratch = self.new_index(ctx.policy.params)
+        earlier: list[Item] = []
+        if ctx.pending:
+            scratch.add([str(it.position) for it in ctx.pending], stack(ctx.pending, self.name))
+            earlier.extend(ctx.pending)
+        results = []
+        for item, (score, row) in zip(items, kept, strict=True):
+            matched = index.id_of(row) if row >= 0 else ""
+            if len(scratch):
+                (s_score, s_row), = scratch.best_matches(stack([item], self.name))
+                if s_row >= 0 and s_score > score:
+                    score, other = s_score, earlier[s_row]
+                    matched = other.sample.id
+                    item.batch_matches.add(other.position)
+            results.append(
+                CheckResult(
+                    scores={self.score_name: score},
+                    evidence={self.score_name: Evidence(matched, self.describe(score))} if matched else {},
+                )
+            )
+            result = results[-1]
+            # A sample this check will drop anyway can never be kept, so later ones need not match it.
+            if not any(r.action is Action.DROP for r in reasons_for(self.name, self.rules, ctx.policy, result)):
+                scratch.add([str(item.position)], stack([item], self.name))
+                earlier.append(item)
+        return results
+
+
+def stack(items: Sequence[Item], check: str) -> dict[str, np.ndarray]:
+    """Per-item feature rows of one check, stacked into columns."""
+    first = items[0].features[check]
+    return {k: np.stack([it.features[check][k] for it in items]) for k in first}

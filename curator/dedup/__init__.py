@@ -1,0 +1,1 @@
+"""Dedup algorithms (no state, no policy): shingling and vectorised MinHash."""

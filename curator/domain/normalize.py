@@ -1,0 +1,20 @@
+"""Normalisation for hashing: two texts that differ only in Unicode form, case or spacing hash alike."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_WS = re.compile(r"\s+")
+# Word tokens for shingling: letters/digits runs; punctuation is not a word.
+_WORD = re.compile(r"\w+")
+
+
+def normalize(text: str) -> str:
+    """NFKC, case-folded, whitespace runs folded to one space, trimmed."""
+    return _WS.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
+
+
+def words(normalized: str) -> list[str]:
+    """Word tokens of an already normalised text."""
+    return _WORD.findall(normalized)

@@ -1,0 +1,29 @@
+"""The closed vocabulary of reason codes. docs/reason-codes.md documents each one.
+
+A code names *what* was found; the policy decides whether it drops, sends to
+review or only flags the sample. Add a code here, document it, and register the
+check that raises it; tests keep this list and the docs in step.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ReasonCode(StrEnum):
+    EMPTY = "EMPTY"
+    EXACT_DUPLICATE = "EXACT_DUPLICATE"
+    NEAR_DUPLICATE = "NEAR_DUPLICATE"
+
+
+DESCRIPTIONS: dict[ReasonCode, str] = {
+    ReasonCode.EMPTY: "The sample's content is empty after normalisation (whitespace only).",
+    ReasonCode.EXACT_DUPLICATE: (
+        "After normalisation (NFKC, case folding, whitespace folding), the dedup key text equals"
+        " that of a sample already kept in the collection; matched_id names it."
+    ),
+    ReasonCode.NEAR_DUPLICATE: (
+        "The MinHash estimate of word-shingle Jaccard similarity to a kept sample is at or above"
+        " the threshold; score is the estimate, matched_id the closest kept sample."
+    ),
+}

@@ -1,0 +1,171 @@
+"""The curator service in domain terms: what the gRPC servicer and the in-process CLI both call.
+
+It validates input, resolves collections and their policies, runs the
+pipeline, and logs decisions. It knows nothing of protobuf.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from curator.checks import default_checks
+from curator.checks.base import Check, IndexedCheck
+from curator.domain.decision import Decision
+from curator.domain.policy import Policy, resolve_policy
+from curator.domain.validation import SampleInput, validate_batch
+from curator.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, Unavailable
+from curator.pipeline import Pipeline
+from curator.settings import Settings
+from curator.state.collection import CollectionState
+from curator.state.sql import open_store
+from curator.state.store import CollectionRecord, LoggedDecision, Stats, StatsQuery, Store
+
+COLLECTION_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionInfo:
+    name: str
+    policy: Policy
+    policy_version: int
+    created_at: datetime
+    kept_count: int
+
+
+class Curator:
+    """Thread-safe; one per process. Heavy state (indexes) is loaded lazily per collection."""
+
+    def __init__(self, settings: Settings, store: Store | None = None, checks: Sequence[Check] | None = None):
+        self.settings = settings
+        self.limits = settings.limits.limits()
+        self.checks = list(checks) if checks is not None else default_checks()
+        self.pipeline = Pipeline(self.checks)
+        self.store = store or open_store(settings.store_url)
+        self._records: dict[str, CollectionRecord] = {}
+        self._states: dict[str, CollectionState] = {}
+        self._lock = threading.Lock()
+        self._closed = False
+        self.default_policy = resolve_policy(settings.default_policy, self.checks)
+
+    # ---------------------------------------------------------------- collections
+
+    def create_collection(self, name: str, policy: Policy | None = None) -> CollectionInfo:
+        if not COLLECTION_NAME.fullmatch(name or ""):
+            raise InvalidArgument(
+                FieldViolation("name", "collection names are 1-64 of a-z, 0-9, '_', '.', '-', starting alphanumeric")
+            )
+        resolved = resolve_policy(policy, self.checks) if policy is not None else self.default_policy
+        record = self.store.create_collection(name, resolved)
+        with self._lock:
+            self._records[name] = record
+        return self._info(record)
+
+    def get_collection(self, name: str) -> CollectionInfo:
+        return self._info(self._record(name))
+
+    def list_collections(self) -> list[CollectionInfo]:
+        return [self._info(r) for r in self.store.list_collections()]
+
+    def update_policy(self, name: str, policy: Policy) -> CollectionInfo:
+        current = self._record(name)
+        resolved = resolve_policy(policy, self.checks)
+        if resolved.dedup_key != current.policy.dedup_key:
+            raise FailedPrecondition(
+                f"dedup_key is fixed when a collection is created ({current.policy.dedup_key}); create a new collection"
+            )
+        for check in self.checks:
+            if isinstance(check, IndexedCheck) and resolved.check(check.name).params != current.policy.check(check.name).params:
+                raise FailedPrecondition(
+                    f"{check.name} params shape the index and are fixed at creation; create a new collection to change them"
+                )
+        record = self.store.update_policy(name, resolved)
+        with self._lock:
+            self._records[name] = record
+            if name in self._states:
+                self._states[name].policy = resolved
+        return self._info(record)
+
+    def _record(self, name: str) -> CollectionRecord:
+        with self._lock:
+            record = self._records.get(name)
+        if record is None:
+            record = self.store.get_collection(name)
+            if record is None:
+                raise NotFound(f"collection {name!r} does not exist; create it first")
+            with self._lock:
+                self._records.setdefault(name, record)
+        return record
+
+    def _state(self, record: CollectionRecord) -> CollectionState:
+        with self._lock:
+            if self._closed:
+                raise Unavailable("curator is shutting down")
+            state = self._states.get(record.name)
+            if state is None:
+                state = CollectionState(
+                    record.name,
+                    record.policy,
+                    self.settings.data_dir / "collections" / record.name,
+                    [c for c in self.checks if isinstance(c, IndexedCheck)],
+                    fsync=self.settings.state.fsync,
+                    checkpoint_every=self.settings.state.checkpoint_every,
+                )
+                self._states[record.name] = state
+            return state
+
+    def _info(self, record: CollectionRecord) -> CollectionInfo:
+        kept = self._state(record).kept_count
+        return CollectionInfo(record.name, record.policy, record.policy_version, record.created_at, kept)
+
+    # ---------------------------------------------------------------- filtering
+
+    def filter(
+        self,
+        collection: str,
+        samples: Sequence[SampleInput],
+        *,
+        dry_run: bool = False,
+        score_all: bool = False,
+    ) -> list[Decision]:
+        """One decision per sample, in order; raises InvalidArgument naming every bad field."""
+        violations = []
+        try:
+            record = self._record(collection)
+        except NotFound:
+            violations.append(
+                FieldViolation("collection", f"unknown collection {collection!r}: create it first (CreateCollection)")
+            )
+            record = None
+        try:
+            valid = validate_batch(samples, self.limits)
+        except InvalidArgument as err:
+            violations += err.violations
+        if violations:
+            raise InvalidArgument(violations)
+        assert record is not None
+        state = self._state(record)
+        decisions = self.pipeline.run(
+            valid, state, record.policy, record.policy_version, dry_run=dry_run, score_all=score_all
+        )
+        if not dry_run:
+            logged = [LoggedDecision(d, s.metadata) for d, s in zip(decisions, valid, strict=True)]
+            self.store.record_decisions(collection, logged, datetime.now(UTC))
+        return decisions
+
+    def stats(self, query: StatsQuery) -> Stats:
+        if query.collection:
+            self._record(query.collection)
+        return self.store.stats(query)
+
+    def close(self) -> None:
+        """Flush every collection's state to a snapshot and close the store."""
+        with self._lock:
+            self._closed = True
+            states = list(self._states.values())
+        for state in states:
+            state.close()
+        self.store.close()

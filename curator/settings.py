@@ -1,0 +1,95 @@
+"""One typed settings tree for the whole service.
+
+Sources, highest priority first: explicit arguments (CLI flags), environment
+variables (``CURATOR_`` prefix, nested with ``__``, e.g.
+``CURATOR_SERVER__PORT=50052``), a TOML file (``--config`` or
+``CURATOR_CONFIG``), then the defaults below. docs/configuration.md lists
+every key.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from curator.domain.policy import Policy
+from curator.domain.validation import Limits
+
+
+class ServerSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = Field(50051, ge=0, le=65535, description="0 picks a free port")
+    max_workers: int = Field(16, ge=1, description="gRPC worker threads")
+    grace_seconds: float = Field(30.0, ge=0, description="in-flight requests get this long on SIGTERM")
+    max_message_mb: int = Field(128, ge=1, description="largest request accepted, in MiB")
+
+
+class StoreSettings(BaseModel):
+    url: str | None = Field(
+        None, description="SQLAlchemy URL of the decision store; default sqlite:///<data_dir>/curator.db"
+    )
+
+
+class StateSettings(BaseModel):
+    fsync: bool = Field(True, description="fsync the admission log before a decision is returned")
+    checkpoint_every: int = Field(1000, ge=1, description="fold the log into a snapshot after this many batches")
+
+
+class LimitsSettings(BaseModel):
+    max_text_chars: int = Field(100_000, ge=1)
+    max_batch: int = Field(1_000, ge=1, le=100_000)
+
+    def limits(self) -> Limits:
+        return Limits(self.max_text_chars, self.max_batch)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CURATOR_", env_nested_delimiter="__", extra="forbid")
+
+    data_dir: Path = Field(Path("curator-data"), description="collections' indexes and the SQLite store")
+    server: ServerSettings = ServerSettings()
+    store: StoreSettings = StoreSettings()
+    state: StateSettings = StateSettings()
+    limits: LimitsSettings = LimitsSettings()
+    default_policy: Policy = Field(default_factory=Policy, description="policy of collections created without one")
+
+    @field_validator("data_dir")
+    @classmethod
+    def _expand(cls, v: Path) -> Path:
+        return v.expanduser()
+
+    @property
+    def store_url(self) -> str:
+        return self.store.url or f"sqlite:///{(self.data_dir / 'curator.db').resolve()}"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    @classmethod
+    def load(cls, config_file: Path | str | None = None, **overrides: Any) -> Settings:
+        """Settings from a TOML file (or ``CURATOR_CONFIG``), the environment, and overrides."""
+        config_file = config_file or os.environ.get("CURATOR_CONFIG")
+        if config_file is not None and not Path(config_file).is_file():
+            raise FileNotFoundError(f"config file {config_file} does not exist")
+
+        class _FromFile(cls):  # type: ignore[valid-type, misc]
+            model_config = SettingsConfigDict(**{**cls.model_config, "toml_file": config_file})
+
+        return _FromFile(**{k: v for k, v in overrides.items() if v is not None})

@@ -1,0 +1,159 @@
+"""Durable record of what a collection admitted: a snapshot plus an append-only log.
+
+Each admission is one *batch*: sample ids plus named feature columns (numpy
+arrays such as MinHash signatures). A batch is framed with its length and a
+CRC32, so a write torn by a crash is detected and cut off on recovery. Only
+plain bytes and JSON are read back: nothing is unpickled.
+
+Layout of a collection directory::
+
+    CURRENT          generation number g (replaced atomically)
+    gen-g.snap       frames of every batch admitted before generation g
+    gen-g.log        frames appended since (fsync'd before a decision returns)
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import struct
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+import orjson
+
+log = logging.getLogger(__name__)
+
+_MAGIC = b"CRB1"
+_FRAME = struct.Struct("<4sII")  # magic, payload length, crc32
+_HEADER_LEN = struct.Struct("<I")
+
+
+@dataclass(slots=True)
+class Batch:
+    ids: list[str]
+    columns: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def encode(self) -> bytes:
+        arrays = {k: np.ascontiguousarray(v) for k, v in self.columns.items()}
+        header = orjson.dumps(
+            {"ids": self.ids, "arrays": [[k, v.dtype.str, list(v.shape)] for k, v in arrays.items()]}
+        )
+        payload = b"".join([_HEADER_LEN.pack(len(header)), header, *(v.tobytes() for v in arrays.values())])
+        return _FRAME.pack(_MAGIC, len(payload), zlib.crc32(payload)) + payload
+
+    @classmethod
+    def decode(cls, payload: bytes) -> Batch:
+        (hlen,) = _HEADER_LEN.unpack_from(payload)
+        header = orjson.loads(payload[4 : 4 + hlen])
+        offset = 4 + hlen
+        columns = {}
+        for name, dtype, shape in header["arrays"]:
+            dt = np.dtype(dtype)
+            if dt.hasobject:
+                raise ValueError(f"refusing object dtype in column {name}")
+            size = dt.itemsize * int(np.prod(shape))
+            columns[name] = np.frombuffer(payload, dtype=dt, count=int(np.prod(shape)), offset=offset).reshape(shape)
+            offset += size
+        return cls(list(header["ids"]), columns)
+
+    @classmethod
+    def concat(cls, batches: list[Batch]) -> Batch:
+        ids = [i for b in batches for i in b.ids]
+        names = batches[0].columns.keys() if batches else ()
+        return cls(ids, {k: np.concatenate([b.columns[k] for b in batches]) for k in names})
+
+
+def _read_frames(path: Path) -> tuple[list[Batch], int]:
+    """Batches from a file and the offset just past the last intact frame."""
+    batches: list[Batch] = []
+    good = 0
+    if not path.exists():
+        return batches, good
+    data = path.read_bytes()
+    while good + _FRAME.size <= len(data):
+        magic, length, crc = _FRAME.unpack_from(data, good)
+        start = good + _FRAME.size
+        payload = data[start : start + length]
+        if magic != _MAGIC or len(payload) != length or zlib.crc32(payload) != crc:
+            break
+        batches.append(Batch.decode(payload))
+        good = start + length
+    return batches, good
+
+
+class AdmissionLog:
+    def __init__(self, directory: Path, fsync: bool = True) -> None:
+        self.directory = directory
+        self.fsync = fsync
+        directory.mkdir(parents=True, exist_ok=True)
+        current = directory / "CURRENT"
+        self.generation = int(current.read_text().strip()) if current.exists() else 0
+        self.frames_since_snapshot = 0
+        self._file: BinaryIO | None = None
+
+    def _path(self, kind: str, generation: int | None = None) -> Path:
+        return self.directory / f"gen-{self.generation if generation is None else generation}.{kind}"
+
+    def load(self) -> Iterator[Batch]:
+        """Everything admitted, snapshot first; a torn tail of the log is cut off."""
+        snap, _ = _read_frames(self._path("snap"))
+        yield from snap
+        logged, good = _read_frames(self._path("log"))
+        path = self._path("log")
+        if path.exists() and path.stat().st_size != good:
+            log.warning("%s: cutting a torn write at byte %d of %d", path, good, path.stat().st_size)
+            with path.open("r+b") as f:
+                f.truncate(good)
+        self.frames_since_snapshot = len(logged)
+        yield from logged
+
+    def append(self, batch: Batch) -> None:
+        if self._file is None:
+            self._file = self._path("log").open("ab")
+        self._file.write(batch.encode())
+        self._file.flush()
+        if self.fsync:
+            os.fsync(self._file.fileno())
+        self.frames_since_snapshot += 1
+
+    def checkpoint(self) -> None:
+        """Fold snapshot + log into the next generation's snapshot; crash-safe at every step."""
+        batches = list(self.load())
+        nxt = self.generation + 1
+        tmp = self._path("snap.tmp", nxt)
+        with tmp.open("wb") as f:
+            if batches:
+                f.write(Batch.concat(batches).encode())
+            f.flush()
+            os.fsync(f.fileno())
+        tmp.replace(self._path("snap", nxt))
+        self._path("log", nxt).touch()
+        self._write_current(nxt)
+        old = self.generation
+        self.close()
+        self.generation = nxt
+        self.frames_since_snapshot = 0
+        for kind in ("snap", "log"):
+            self._path(kind, old).unlink(missing_ok=True)
+
+    def _write_current(self, generation: int) -> None:
+        tmp = self.directory / "CURRENT.tmp"
+        tmp.write_text(f"{generation}\n")
+        with tmp.open("rb") as f:
+            os.fsync(f.fileno())
+        tmp.replace(self.directory / "CURRENT")
+        fd = os.open(self.directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None

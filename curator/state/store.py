@@ -1,0 +1,97 @@
+"""The small store interface behind collections and the decision log.
+
+The embedded default is SQLite; any SQLAlchemy URL (e.g. PostgreSQL) works by
+configuration (``CURATOR_STORE__URL``). See :func:`open_store`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from curator.domain.decision import Decision, Verdict
+from curator.domain.policy import Policy
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionRecord:
+    name: str
+    policy: Policy
+    policy_version: int
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedDecision:
+    """A decision as it goes into the log, with what the sample said about itself."""
+
+    decision: Decision
+    metadata: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class StatsQuery:
+    collection: str | None = None  # None: all collections
+    start: datetime | None = None  # None: from the beginning
+    end: datetime | None = None  # None: until now
+    bucket_seconds: int = 3600
+    group_by: str | None = None  # metadata key, e.g. "generator"
+
+
+@dataclass(slots=True)
+class VerdictCounts:
+    keep: int = 0
+    drop: int = 0
+    review: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.keep + self.drop + self.review
+
+    def add(self, verdict: Verdict, n: int) -> None:
+        setattr(self, verdict.value, getattr(self, verdict.value) + n)
+
+
+@dataclass(slots=True)
+class Stats:
+    totals: VerdictCounts = field(default_factory=VerdictCounts)
+    by_reason: dict[str, int] = field(default_factory=dict)
+    by_check: dict[str, int] = field(default_factory=dict)
+    # metadata value -> counts; samples without the key are under "".
+    by_group: dict[str, VerdictCounts] = field(default_factory=dict)
+    # (bucket start, counts), ascending, only buckets that have decisions.
+    series: list[tuple[datetime, VerdictCounts]] = field(default_factory=list)
+    bucket_seconds: int = 3600
+
+
+class Store(ABC):
+    """Collections and the decision log. Implementations must be safe to call from many threads."""
+
+    # ---- collections
+    @abstractmethod
+    def create_collection(self, name: str, policy: Policy) -> CollectionRecord:
+        """Raises curator.errors.AlreadyExists if the name is taken."""
+
+    @abstractmethod
+    def get_collection(self, name: str) -> CollectionRecord | None: ...
+
+    @abstractmethod
+    def list_collections(self) -> list[CollectionRecord]: ...
+
+    @abstractmethod
+    def update_policy(self, name: str, policy: Policy) -> CollectionRecord:
+        """Replace the policy and bump policy_version. Raises curator.errors.NotFound."""
+
+    # ---- decision log
+    @abstractmethod
+    def record_decisions(self, collection: str, decisions: Sequence[LoggedDecision], at: datetime) -> None:
+        """Durably append decisions (one transaction)."""
+
+    @abstractmethod
+    def stats(self, query: StatsQuery) -> Stats:
+        """Aggregates computed by indexed SQL queries, never by scanning rows in Python."""
+
+    @abstractmethod
+    def close(self) -> None: ...

@@ -1,0 +1,306 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.rpc import status_pb2 as _status_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class Verdict(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    VERDICT_UNSPECIFIED: _ClassVar[Verdict]
+    KEEP: _ClassVar[Verdict]
+    DROP: _ClassVar[Verdict]
+    REVIEW: _ClassVar[Verdict]
+
+class Action(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ACTION_UNSPECIFIED: _ClassVar[Action]
+    ACTION_DROP: _ClassVar[Action]
+    ACTION_REVIEW: _ClassVar[Action]
+    ACTION_FLAG: _ClassVar[Action]
+
+class DedupKey(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    DEDUP_KEY_UNSPECIFIED: _ClassVar[DedupKey]
+    DEDUP_KEY_SAMPLE: _ClassVar[DedupKey]
+    DEDUP_KEY_PROMPT: _ClassVar[DedupKey]
+    DEDUP_KEY_RESPONSE: _ClassVar[DedupKey]
+VERDICT_UNSPECIFIED: Verdict
+KEEP: Verdict
+DROP: Verdict
+REVIEW: Verdict
+ACTION_UNSPECIFIED: Action
+ACTION_DROP: Action
+ACTION_REVIEW: Action
+ACTION_FLAG: Action
+DEDUP_KEY_UNSPECIFIED: DedupKey
+DEDUP_KEY_SAMPLE: DedupKey
+DEDUP_KEY_PROMPT: DedupKey
+DEDUP_KEY_RESPONSE: DedupKey
+
+class Message(_message.Message):
+    __slots__ = ("role", "content")
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_FIELD_NUMBER: _ClassVar[int]
+    role: str
+    content: str
+    def __init__(self, role: _Optional[str] = ..., content: _Optional[str] = ...) -> None: ...
+
+class Sample(_message.Message):
+    __slots__ = ("id", "text", "instruction", "input", "output", "messages", "context", "metadata")
+    class MetadataEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    ID_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    INSTRUCTION_FIELD_NUMBER: _ClassVar[int]
+    INPUT_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_FIELD_NUMBER: _ClassVar[int]
+    MESSAGES_FIELD_NUMBER: _ClassVar[int]
+    CONTEXT_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    text: str
+    instruction: str
+    input: str
+    output: str
+    messages: _containers.RepeatedCompositeFieldContainer[Message]
+    context: _containers.RepeatedScalarFieldContainer[str]
+    metadata: _containers.ScalarMap[str, str]
+    def __init__(self, id: _Optional[str] = ..., text: _Optional[str] = ..., instruction: _Optional[str] = ..., input: _Optional[str] = ..., output: _Optional[str] = ..., messages: _Optional[_Iterable[_Union[Message, _Mapping]]] = ..., context: _Optional[_Iterable[str]] = ..., metadata: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class FilterRequest(_message.Message):
+    __slots__ = ("collection", "samples", "dry_run", "score_all")
+    COLLECTION_FIELD_NUMBER: _ClassVar[int]
+    SAMPLES_FIELD_NUMBER: _ClassVar[int]
+    DRY_RUN_FIELD_NUMBER: _ClassVar[int]
+    SCORE_ALL_FIELD_NUMBER: _ClassVar[int]
+    collection: str
+    samples: _containers.RepeatedCompositeFieldContainer[Sample]
+    dry_run: bool
+    score_all: bool
+    def __init__(self, collection: _Optional[str] = ..., samples: _Optional[_Iterable[_Union[Sample, _Mapping]]] = ..., dry_run: _Optional[bool] = ..., score_all: _Optional[bool] = ...) -> None: ...
+
+class Reason(_message.Message):
+    __slots__ = ("code", "check", "message", "score", "threshold", "matched_id", "action")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    CHECK_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    MATCHED_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    code: str
+    check: str
+    message: str
+    score: float
+    threshold: float
+    matched_id: str
+    action: Action
+    def __init__(self, code: _Optional[str] = ..., check: _Optional[str] = ..., message: _Optional[str] = ..., score: _Optional[float] = ..., threshold: _Optional[float] = ..., matched_id: _Optional[str] = ..., action: _Optional[_Union[Action, str]] = ...) -> None: ...
+
+class Decision(_message.Message):
+    __slots__ = ("sample_id", "verdict", "reasons", "scores", "policy_version")
+    class ScoresEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    SAMPLE_ID_FIELD_NUMBER: _ClassVar[int]
+    VERDICT_FIELD_NUMBER: _ClassVar[int]
+    REASONS_FIELD_NUMBER: _ClassVar[int]
+    SCORES_FIELD_NUMBER: _ClassVar[int]
+    POLICY_VERSION_FIELD_NUMBER: _ClassVar[int]
+    sample_id: str
+    verdict: Verdict
+    reasons: _containers.RepeatedCompositeFieldContainer[Reason]
+    scores: _containers.ScalarMap[str, float]
+    policy_version: int
+    def __init__(self, sample_id: _Optional[str] = ..., verdict: _Optional[_Union[Verdict, str]] = ..., reasons: _Optional[_Iterable[_Union[Reason, _Mapping]]] = ..., scores: _Optional[_Mapping[str, float]] = ..., policy_version: _Optional[int] = ...) -> None: ...
+
+class FilterResponse(_message.Message):
+    __slots__ = ("decisions", "error")
+    DECISIONS_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    decisions: _containers.RepeatedCompositeFieldContainer[Decision]
+    error: _status_pb2.Status
+    def __init__(self, decisions: _Optional[_Iterable[_Union[Decision, _Mapping]]] = ..., error: _Optional[_Union[_status_pb2.Status, _Mapping]] = ...) -> None: ...
+
+class RulePolicy(_message.Message):
+    __slots__ = ("threshold", "action", "review_threshold")
+    THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    REVIEW_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    threshold: float
+    action: Action
+    review_threshold: float
+    def __init__(self, threshold: _Optional[float] = ..., action: _Optional[_Union[Action, str]] = ..., review_threshold: _Optional[float] = ...) -> None: ...
+
+class CheckPolicy(_message.Message):
+    __slots__ = ("enabled", "rules", "params")
+    class RulesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: RulePolicy
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[RulePolicy, _Mapping]] = ...) -> None: ...
+    class ParamsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    ENABLED_FIELD_NUMBER: _ClassVar[int]
+    RULES_FIELD_NUMBER: _ClassVar[int]
+    PARAMS_FIELD_NUMBER: _ClassVar[int]
+    enabled: bool
+    rules: _containers.MessageMap[str, RulePolicy]
+    params: _containers.ScalarMap[str, float]
+    def __init__(self, enabled: _Optional[bool] = ..., rules: _Optional[_Mapping[str, RulePolicy]] = ..., params: _Optional[_Mapping[str, float]] = ...) -> None: ...
+
+class Policy(_message.Message):
+    __slots__ = ("dedup_key", "checks")
+    class ChecksEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: CheckPolicy
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[CheckPolicy, _Mapping]] = ...) -> None: ...
+    DEDUP_KEY_FIELD_NUMBER: _ClassVar[int]
+    CHECKS_FIELD_NUMBER: _ClassVar[int]
+    dedup_key: DedupKey
+    checks: _containers.MessageMap[str, CheckPolicy]
+    def __init__(self, dedup_key: _Optional[_Union[DedupKey, str]] = ..., checks: _Optional[_Mapping[str, CheckPolicy]] = ...) -> None: ...
+
+class Collection(_message.Message):
+    __slots__ = ("name", "policy", "policy_version", "create_time", "kept_count")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    POLICY_FIELD_NUMBER: _ClassVar[int]
+    POLICY_VERSION_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    KEPT_COUNT_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    policy: Policy
+    policy_version: int
+    create_time: _timestamp_pb2.Timestamp
+    kept_count: int
+    def __init__(self, name: _Optional[str] = ..., policy: _Optional[_Union[Policy, _Mapping]] = ..., policy_version: _Optional[int] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., kept_count: _Optional[int] = ...) -> None: ...
+
+class CreateCollectionRequest(_message.Message):
+    __slots__ = ("name", "policy")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    POLICY_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    policy: Policy
+    def __init__(self, name: _Optional[str] = ..., policy: _Optional[_Union[Policy, _Mapping]] = ...) -> None: ...
+
+class GetCollectionRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class ListCollectionsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListCollectionsResponse(_message.Message):
+    __slots__ = ("collections",)
+    COLLECTIONS_FIELD_NUMBER: _ClassVar[int]
+    collections: _containers.RepeatedCompositeFieldContainer[Collection]
+    def __init__(self, collections: _Optional[_Iterable[_Union[Collection, _Mapping]]] = ...) -> None: ...
+
+class UpdatePolicyRequest(_message.Message):
+    __slots__ = ("name", "policy")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    POLICY_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    policy: Policy
+    def __init__(self, name: _Optional[str] = ..., policy: _Optional[_Union[Policy, _Mapping]] = ...) -> None: ...
+
+class GetStatsRequest(_message.Message):
+    __slots__ = ("collection", "start_time", "end_time", "bucket_seconds", "group_by")
+    COLLECTION_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    BUCKET_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    GROUP_BY_FIELD_NUMBER: _ClassVar[int]
+    collection: str
+    start_time: _timestamp_pb2.Timestamp
+    end_time: _timestamp_pb2.Timestamp
+    bucket_seconds: int
+    group_by: str
+    def __init__(self, collection: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., bucket_seconds: _Optional[int] = ..., group_by: _Optional[str] = ...) -> None: ...
+
+class VerdictCounts(_message.Message):
+    __slots__ = ("keep", "drop", "review", "total")
+    KEEP_FIELD_NUMBER: _ClassVar[int]
+    DROP_FIELD_NUMBER: _ClassVar[int]
+    REVIEW_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    keep: int
+    drop: int
+    review: int
+    total: int
+    def __init__(self, keep: _Optional[int] = ..., drop: _Optional[int] = ..., review: _Optional[int] = ..., total: _Optional[int] = ...) -> None: ...
+
+class GroupCounts(_message.Message):
+    __slots__ = ("key", "counts")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    COUNTS_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    counts: VerdictCounts
+    def __init__(self, key: _Optional[str] = ..., counts: _Optional[_Union[VerdictCounts, _Mapping]] = ...) -> None: ...
+
+class TimeBucket(_message.Message):
+    __slots__ = ("start_time", "counts")
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    COUNTS_FIELD_NUMBER: _ClassVar[int]
+    start_time: _timestamp_pb2.Timestamp
+    counts: VerdictCounts
+    def __init__(self, start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., counts: _Optional[_Union[VerdictCounts, _Mapping]] = ...) -> None: ...
+
+class GetStatsResponse(_message.Message):
+    __slots__ = ("totals", "by_reason", "by_check", "by_group", "series", "bucket_seconds")
+    class ByReasonEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    class ByCheckEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    TOTALS_FIELD_NUMBER: _ClassVar[int]
+    BY_REASON_FIELD_NUMBER: _ClassVar[int]
+    BY_CHECK_FIELD_NUMBER: _ClassVar[int]
+    BY_GROUP_FIELD_NUMBER: _ClassVar[int]
+    SERIES_FIELD_NUMBER: _ClassVar[int]
+    BUCKET_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    totals: VerdictCounts
+    by_reason: _containers.ScalarMap[str, int]
+    by_check: _containers.ScalarMap[str, int]
+    by_group: _containers.RepeatedCompositeFieldContainer[GroupCounts]
+    series: _containers.RepeatedCompositeFieldContainer[TimeBucket]
+    bucket_seconds: int
+    def __init__(self, totals: _Optional[_Union[VerdictCounts, _Mapping]] = ..., by_reason: _Optional[_Mapping[str, int]] = ..., by_check: _Optional[_Mapping[str, int]] = ..., by_group: _Optional[_Iterable[_Union[GroupCounts, _Mapping]]] = ..., series: _Optional[_Iterable[_Union[TimeBucket, _Mapping]]] = ..., bucket_seconds: _Optional[int] = ...) -> None: ...

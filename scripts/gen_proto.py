@@ -1,0 +1,36 @@
+"""Regenerate curator/v1/*_pb2*.py from protos/ (run: `make proto`).
+
+The generated package path mirrors the proto package (curator.v1), so the
+generated gRPC module's `from curator.v1 import ...` resolves inside curator.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import sys
+
+import grpc_tools
+from grpc_tools import protoc
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+def main() -> int:
+    import google.rpc  # googleapis-common-protos ships google/rpc/*.proto
+
+    includes = [
+        ROOT / "protos",
+        pathlib.Path(grpc_tools.__file__).parent / "_proto",
+        pathlib.Path(google.rpc.__path__[0]).parent.parent,
+    ]
+    protos = sorted(str(p.relative_to(ROOT / "protos")) for p in (ROOT / "protos").rglob("*.proto"))
+    args = ["protoc", *(f"-I{p}" for p in includes)]
+    args += [f"--python_out={ROOT}", f"--grpc_python_out={ROOT}", f"--pyi_out={ROOT}", *protos]
+    rc = protoc.main(args)
+    if rc == 0:
+        print("generated:", ", ".join(protos))
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())
