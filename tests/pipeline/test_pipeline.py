@@ -1,0 +1,94 @@
+"""Pipeline semantics: ordering, short-circuit, score_all, within-request matching and its repair."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from curator.checks import default_checks
+from curator.checks.base import Check, CheckContext, IndexedCheck, Item
+from curator.domain.decision import Action, CheckResult, Verdict
+from curator.domain.policy import Policy, Rule, resolve_policy
+from curator.domain.reasons import ReasonCode
+from curator.domain.sample import ContentShape, Sample
+from curator.pipeline import Pipeline
+from curator.state.collection import CollectionState
+
+TEXT = (
+    "Write a haiku about autumn leaves falling slowly in the quiet evening light while the river "
+    "carries them away toward the distant sea beyond the hills and the old stone bridge."
+)
+
+
+class DropMarked(Check):
+    """A late, test-only check that drops samples whose id starts with 'bad'."""
+
+    name = "marked"
+    cost = 100
+    rules = (Rule(ReasonCode.EMPTY, score="marked", threshold=1.0, action=Action.DROP),)
+    seen: list[str]
+
+    def __init__(self) -> None:
+        self.seen = []
+
+    def evaluate_batch(self, items: Sequence[Item], ctx: CheckContext) -> list[CheckResult]:
+        self.seen += [it.sample.id for it in items]
+        return [CheckResult(scores={"marked": float(it.sample.id.startswith("bad"))}) for it in items]
+
+
+def text(i: str, body: str) -> Sample:
+    return Sample(id=i, shape=ContentShape.TEXT, text=body)
+
+
+@pytest.fixture
+def setup(tmp_path: Path) -> tuple[Pipeline, CollectionState, Policy, DropMarked]:
+    marked = DropMarked()
+    checks = [*default_checks(), marked]
+    policy = resolve_policy(Policy(), checks)
+    state = CollectionState("t", policy, tmp_path, [c for c in checks if isinstance(c, IndexedCheck)])
+    return Pipeline(checks), state, policy, marked
+
+
+def test_checks_run_cheapest_first() -> None:
+    names = [c.name for c in Pipeline([DropMarked(), *default_checks()]).checks]
+    assert names == ["empty", "exact_duplicate", "near_duplicate", "marked"]
+
+
+def test_dropped_samples_skip_later_checks_unless_score_all(setup) -> None:
+    pipeline, state, policy, marked = setup
+    pipeline.run([text("a", TEXT), text("b", TEXT)], state, policy, 1)
+    assert marked.seen == ["a"]
+    marked.seen.clear()
+    pipeline.run([text("c", TEXT)], state, policy, 1, dry_run=True, score_all=True)
+    assert marked.seen == ["c"]
+
+
+def test_match_with_an_earlier_sample_that_is_dropped_later_is_repaired(setup) -> None:
+    pipeline, state, policy, marked = setup
+    decisions = pipeline.run([text("bad-1", TEXT), text("two", TEXT + " Really.")], state, policy, 1)
+    assert [d.verdict for d in decisions] == [Verdict.DROP, Verdict.KEEP]
+    assert decisions[0].reasons[0].check == "marked"
+    assert not decisions[1].reasons
+    assert marked.seen == ["bad-1", "two"]  # 'two' was re-run through every check
+    assert state.kept_count == 1
+
+
+def test_dry_run_still_matches_within_the_request(setup) -> None:
+    pipeline, state, policy, _ = setup
+    decisions = pipeline.run([text("1", TEXT), text("2", TEXT)], state, policy, 1, dry_run=True)
+    assert [d.verdict for d in decisions] == [Verdict.KEEP, Verdict.DROP]
+    assert decisions[1].reasons[0].matched_id == "1"
+    assert state.kept_count == 0
+
+
+def test_disabled_check_does_not_decide_but_index_stays_complete(tmp_path: Path) -> None:
+    checks = default_checks()
+    policy = resolve_policy(Policy.model_validate({"checks": {"near_duplicate": {"enabled": False}}}), checks)
+    state = CollectionState("t", policy, tmp_path, [c for c in checks if isinstance(c, IndexedCheck)])
+    pipeline = Pipeline(checks)
+    pipeline.run([text("1", TEXT)], state, policy, 1)
+    (d,) = pipeline.run([text("2", TEXT + " Really.")], state, policy, 1)
+    assert d.verdict is Verdict.KEEP and "near_duplicate" not in d.scores
+    assert len(state.index("near_duplicate")) == 2
