@@ -139,6 +139,7 @@ class IndexedCheck(Check):
         scratch = self.new_index(ctx.policy.params)
         earlier: list[Item] = []
         if ctx.pending:
+            self.prepare(ctx.pending, ctx.policy)
             scratch.add([str(it.position) for it in ctx.pending], stack(ctx.pending, self.name))
             earlier.extend(ctx.pending)
         results = []
