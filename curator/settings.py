@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -25,7 +25,11 @@ from curator.domain.policy import Policy
 from curator.domain.validation import Limits
 
 
-class ServerSettings(BaseModel):
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt key is an error, not silently ignored
+
+
+class ServerSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(50051, ge=0, le=65535, description="0 picks a free port")
     max_workers: int = Field(16, ge=1, description="gRPC worker threads")
@@ -33,18 +37,18 @@ class ServerSettings(BaseModel):
     max_message_mb: int = Field(128, ge=1, description="largest request accepted, in MiB")
 
 
-class StoreSettings(BaseModel):
+class StoreSettings(_Section):
     url: str | None = Field(
         None, description="SQLAlchemy URL of the decision store; default sqlite:///<data_dir>/curator.db"
     )
 
 
-class StateSettings(BaseModel):
+class StateSettings(_Section):
     fsync: bool = Field(True, description="fsync the admission log before a decision is returned")
     checkpoint_every: int = Field(1000, ge=1, description="fold the log into a snapshot after this many batches")
 
 
-class LimitsSettings(BaseModel):
+class LimitsSettings(_Section):
     max_text_chars: int = Field(100_000, ge=1)
     max_batch: int = Field(1_000, ge=1, le=100_000)
 
