@@ -26,7 +26,9 @@ class InvalidArgument(CuratorError):
 
     def prefixed(self, prefix: str) -> InvalidArgument:
         """The same violations with their field paths nested under ``prefix``."""
-        return InvalidArgument([FieldViolation(f"{prefix}.{v.field}", v.description) for v in self.violations])
+        return InvalidArgument(
+            [FieldViolation(f"{prefix}.{v.field}", v.description) for v in self.violations]
+        )
 
 
 class NotFound(CuratorError):

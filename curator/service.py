@@ -56,7 +56,9 @@ class Curator:
     def create_collection(self, name: str, policy: Policy | None = None) -> CollectionInfo:
         if not COLLECTION_NAME.fullmatch(name or ""):
             raise InvalidArgument(
-                FieldViolation("name", "collection names are 1-64 of a-z, 0-9, '_', '.', '-', starting alphanumeric")
+                FieldViolation(
+                    "name", "collection names are 1-64 of a-z, 0-9, '_', '.', '-', starting alphanumeric"
+                )
             )
         resolved = resolve_policy(policy, self.checks) if policy is not None else self.default_policy
         record = self.store.create_collection(name, resolved)
@@ -75,12 +77,17 @@ class Curator:
         resolved = resolve_policy(policy, self.checks)
         if resolved.dedup_key != current.policy.dedup_key:
             raise FailedPrecondition(
-                f"dedup_key is fixed when a collection is created ({current.policy.dedup_key}); create a new collection"
+                f"dedup_key is fixed when a collection is created ({current.policy.dedup_key}); "
+                "create a new collection to change it"
             )
         for check in self.checks:
-            if isinstance(check, IndexedCheck) and resolved.check(check.name).params != current.policy.check(check.name).params:
+            if (
+                isinstance(check, IndexedCheck)
+                and resolved.check(check.name).params != current.policy.check(check.name).params
+            ):
                 raise FailedPrecondition(
-                    f"{check.name} params shape the index and are fixed at creation; create a new collection to change them"
+                    f"{check.name} params shape the index and are fixed at creation; "
+                    "create a new collection to change them"
                 )
         record = self.store.update_policy(name, resolved)
         with self._lock:
@@ -137,7 +144,9 @@ class Curator:
             record = self._record(collection)
         except NotFound:
             violations.append(
-                FieldViolation("collection", f"unknown collection {collection!r}: create it first (CreateCollection)")
+                FieldViolation(
+                    "collection", f"unknown collection {collection!r}: create it first (CreateCollection)"
+                )
             )
             record = None
         try:

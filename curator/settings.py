@@ -45,7 +45,9 @@ class StoreSettings(_Section):
 
 class StateSettings(_Section):
     fsync: bool = Field(True, description="fsync the admission log before a decision is returned")
-    checkpoint_every: int = Field(1000, ge=1, description="fold the log into a snapshot after this many batches")
+    checkpoint_every: int = Field(
+        1000, ge=1, description="fold the log into a snapshot after this many batches"
+    )
 
 
 class LimitsSettings(_Section):
@@ -64,7 +66,9 @@ class Settings(BaseSettings):
     store: StoreSettings = StoreSettings()
     state: StateSettings = StateSettings()
     limits: LimitsSettings = LimitsSettings()
-    default_policy: Policy = Field(default_factory=Policy, description="policy of collections created without one")
+    default_policy: Policy = Field(
+        default_factory=Policy, description="policy of collections created without one"
+    )
 
     @field_validator("data_dir")
     @classmethod

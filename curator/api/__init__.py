@@ -1,1 +1,1 @@
-"""The gRPC edge: translate protobuf to domain calls and back. Nothing outside this package imports curator.v1."""
+"""The gRPC edge: protobuf to domain calls and back. Nothing outside this package imports curator.v1."""

@@ -16,7 +16,11 @@ from curator.v1 import curator_service_pb2 as pb
 _VERDICT = {Verdict.KEEP: pb.KEEP, Verdict.DROP: pb.DROP, Verdict.REVIEW: pb.REVIEW}
 _ACTION = {Action.DROP: pb.ACTION_DROP, Action.REVIEW: pb.ACTION_REVIEW, Action.FLAG: pb.ACTION_FLAG}
 _ACTION_IN = {v: k for k, v in _ACTION.items()}
-_DEDUP_KEY = {DedupKey.SAMPLE: pb.DEDUP_KEY_SAMPLE, DedupKey.PROMPT: pb.DEDUP_KEY_PROMPT, DedupKey.RESPONSE: pb.DEDUP_KEY_RESPONSE}
+_DEDUP_KEY = {
+    DedupKey.SAMPLE: pb.DEDUP_KEY_SAMPLE,
+    DedupKey.PROMPT: pb.DEDUP_KEY_PROMPT,
+    DedupKey.RESPONSE: pb.DEDUP_KEY_RESPONSE,
+}
 _DEDUP_KEY_IN = {v: k for k, v in _DEDUP_KEY.items()}
 
 

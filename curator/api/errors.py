@@ -15,7 +15,14 @@ from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from curator.errors import AlreadyExists, CuratorError, FailedPrecondition, InvalidArgument, NotFound, Unavailable
+from curator.errors import (
+    AlreadyExists,
+    CuratorError,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    Unavailable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +45,9 @@ def to_status(err: Exception) -> status_pb2.Status:
                 detail.Pack(
                     error_details_pb2.BadRequest(
                         field_violations=[
-                            error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
+                            error_details_pb2.BadRequest.FieldViolation(
+                                field=v.field, description=v.description
+                            )
                             for v in err.violations
                         ]
                     )

@@ -38,7 +38,9 @@ class CuratorServicer(pb_grpc.CuratorServiceServicer):
     def GetStats(self, request: pb.GetStatsRequest, context: grpc.ServicerContext) -> pb.GetStatsResponse:
         return convert.stats(self.curator.stats(convert.stats_query(request)))
 
-    def CreateCollection(self, request: pb.CreateCollectionRequest, context: grpc.ServicerContext) -> pb.Collection:
+    def CreateCollection(
+        self, request: pb.CreateCollectionRequest, context: grpc.ServicerContext
+    ) -> pb.Collection:
         policy = convert.policy_in(request.policy) if request.HasField("policy") else None
         return convert.collection(self.curator.create_collection(request.name, policy))
 
@@ -48,7 +50,9 @@ class CuratorServicer(pb_grpc.CuratorServiceServicer):
     def ListCollections(
         self, request: pb.ListCollectionsRequest, context: grpc.ServicerContext
     ) -> pb.ListCollectionsResponse:
-        return pb.ListCollectionsResponse(collections=[convert.collection(c) for c in self.curator.list_collections()])
+        return pb.ListCollectionsResponse(
+            collections=[convert.collection(c) for c in self.curator.list_collections()]
+        )
 
     def UpdatePolicy(self, request: pb.UpdatePolicyRequest, context: grpc.ServicerContext) -> pb.Collection:
         return convert.collection(self.curator.update_policy(request.name, convert.policy_in(request.policy)))

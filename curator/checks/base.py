@@ -146,7 +146,7 @@ class IndexedCheck(Check):
         for item, (score, row) in zip(items, kept, strict=True):
             matched = index.id_of(row) if row >= 0 else ""
             if len(scratch):
-                (s_score, s_row), = scratch.best_matches(stack([item], self.name))
+                ((s_score, s_row),) = scratch.best_matches(stack([item], self.name))
                 if s_row >= 0 and s_score > score:
                     score, other = s_score, earlier[s_row]
                     matched = other.sample.id
@@ -159,7 +159,9 @@ class IndexedCheck(Check):
             )
             result = results[-1]
             # A sample this check will drop anyway can never be kept, so later ones need not match it.
-            if not any(r.action is Action.DROP for r in reasons_for(self.name, self.rules, ctx.policy, result)):
+            if not any(
+                r.action is Action.DROP for r in reasons_for(self.name, self.rules, ctx.policy, result)
+            ):
                 scratch.add([str(item.position)], stack([item], self.name))
                 earlier.append(item)
         return results

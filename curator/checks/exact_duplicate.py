@@ -60,7 +60,9 @@ class ExactDuplicateCheck(IndexedCheck):
 
     def features(self, items: Sequence[Item], policy: CheckPolicy) -> dict[str, np.ndarray]:
         digests = [
-            hashlib.blake2b(it.normalized_key.encode(), digest_size=DIGEST_BYTES).digest() if it.normalized_key else _NO_KEY
+            hashlib.blake2b(it.normalized_key.encode(), digest_size=DIGEST_BYTES).digest()
+            if it.normalized_key
+            else _NO_KEY
             for it in items
         ]
         return {"digest": np.frombuffer(b"".join(digests), dtype=np.uint8).reshape(len(items), DIGEST_BYTES)}

@@ -85,7 +85,9 @@ class NearDuplicateCheck(IndexedCheck):
             score="near_duplicate",
             threshold=DEFAULT_THRESHOLD,
             action=Action.DROP,
-            message="near-duplicate of kept sample {matched_id}: estimated Jaccard {score:.3f} >= {threshold:.2f}",
+            message=(
+                "near-duplicate of kept sample {matched_id}: estimated Jaccard {score:.3f} >= {threshold:.2f}"
+            ),
         ),
     )
 

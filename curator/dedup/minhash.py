@@ -66,7 +66,9 @@ def _fmix32(h: np.ndarray) -> np.ndarray:
     return h ^ (h >> _U32(16))
 
 
-def signatures(shingles: Sequence[np.ndarray], num_perm: int, seed: int = 1, chunk: int = 32_768) -> np.ndarray:
+def signatures(
+    shingles: Sequence[np.ndarray], num_perm: int, seed: int = 1, chunk: int = 32_768
+) -> np.ndarray:
     """MinHash signatures, one row per shingle array, shape ``(len(shingles), num_perm)``, uint32.
 
     An empty shingle array gives the all-``0xFFFFFFFF`` (empty) signature.

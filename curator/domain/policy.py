@@ -124,7 +124,10 @@ def resolve_policy(policy: Policy, targets: Iterable[PolicyTarget]) -> Policy:
         unknown = set(given.params) - set(target.default_params())
         for key in sorted(unknown):
             violations.append(
-                FieldViolation(f"{path}.params[{key}]", f"unknown parameter; {name} takes {sorted(target.default_params())}")
+                FieldViolation(
+                    f"{path}.params[{key}]",
+                    f"unknown parameter; {name} takes {sorted(target.default_params())}",
+                )
             )
         params = target.finalize_params(params, rules)
         violations += [FieldViolation(f"{path}.params", msg) for msg in target.validate_params(params)]
@@ -141,7 +144,11 @@ def _check_rule(path: str, rule: Rule, chosen: RulePolicy) -> list[FieldViolatio
     band = chosen.review_threshold
     if band is not None:
         if not rule.low <= band <= rule.high:
-            out.append(FieldViolation(f"{path}.review_threshold", f"review_threshold must be in [{rule.low}, {rule.high}]"))
+            out.append(
+                FieldViolation(
+                    f"{path}.review_threshold", f"review_threshold must be in [{rule.low}, {rule.high}]"
+                )
+            )
         elif rule.higher_is_worse and band >= chosen.threshold:
             out.append(FieldViolation(f"{path}.review_threshold", "review_threshold must be below threshold"))
         elif not rule.higher_is_worse and band <= chosen.threshold:
@@ -166,7 +173,10 @@ def reasons_for(check: str, rules: Iterable[Rule], policy: CheckPolicy, result: 
         evidence = result.evidence.get(rule.score)
         matched_id = evidence.matched_id if evidence else ""
         message = rule.message.format(
-            score=value, threshold=threshold, matched_id=matched_id, detail=evidence.detail if evidence else ""
+            score=value,
+            threshold=threshold,
+            matched_id=matched_id,
+            detail=evidence.detail if evidence else "",
         )
         reasons.append(Reason(rule.code, check, message, value, threshold, action, matched_id))
     return reasons

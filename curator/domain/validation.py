@@ -33,7 +33,9 @@ class Limits:
     max_batch: int = 1_000
 
 
-def validate_sample(raw: SampleInput, limits: Limits, path: str = "") -> tuple[Sample | None, list[FieldViolation]]:
+def validate_sample(
+    raw: SampleInput, limits: Limits, path: str = ""
+) -> tuple[Sample | None, list[FieldViolation]]:
     """A valid sample, or None and the violations (paths prefixed with ``path``)."""
     p = f"{path}." if path else ""
     out: list[FieldViolation] = []
@@ -47,7 +49,11 @@ def validate_sample(raw: SampleInput, limits: Limits, path: str = "") -> tuple[S
     if raw.messages:
         shapes.append(ContentShape.CHAT)
     if not shapes:
-        out.append(FieldViolation(f"{p}content", "no content: set one of text, instruction/input/output, or messages"))
+        out.append(
+            FieldViolation(
+                f"{p}content", "no content: set one of text, instruction/input/output, or messages"
+            )
+        )
     elif len(shapes) > 1:
         names = " and ".join(s.value for s in shapes)
         out.append(FieldViolation(f"{p}content", f"two content shapes ({names}): set exactly one"))
@@ -58,7 +64,9 @@ def validate_sample(raw: SampleInput, limits: Limits, path: str = "") -> tuple[S
     messages = []
     for i, (role, content) in enumerate(raw.messages or ()):
         if role not in ROLES:
-            out.append(FieldViolation(f"{p}messages[{i}].role", f"unknown role {role!r}: use one of {list(ROLES)}"))
+            out.append(
+                FieldViolation(f"{p}messages[{i}].role", f"unknown role {role!r}: use one of {list(ROLES)}")
+            )
         if len(content) > limits.max_text_chars:
             out.append(_too_long(f"{p}messages[{i}].content", len(content), limits))
         messages.append(Message(role, content))
@@ -96,7 +104,10 @@ def validate_batch(raws: Sequence[SampleInput], limits: Limits) -> list[Sample]:
         violations += problems
         if raw.id in seen and raw.id:
             violations.append(
-                FieldViolation(f"samples[{i}].id", f"duplicate id {raw.id!r} (also samples[{seen[raw.id]}]): ids must be unique")
+                FieldViolation(
+                    f"samples[{i}].id",
+                    f"duplicate id {raw.id!r} (also samples[{seen[raw.id]}]): ids must be unique",
+                )
             )
         seen.setdefault(raw.id, i)
         if sample is not None:
@@ -108,5 +119,7 @@ def validate_batch(raws: Sequence[SampleInput], limits: Limits) -> list[Sample]:
 
 def _too_long(path: str, n: int, limits: Limits) -> FieldViolation:
     return FieldViolation(
-        path, f"{n} characters is over the limit of {limits.max_text_chars}; split the text or raise limits.max_text_chars"
+        path,
+        f"{n} characters is over the limit of {limits.max_text_chars}; "
+        "split the text or raise limits.max_text_chars",
     )

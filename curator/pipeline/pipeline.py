@@ -85,7 +85,9 @@ class Pipeline:
                 len(suffix),
             )
             decisions += trial[:stop]
-            kept += [it for it, d in zip(suffix[:stop], trial[:stop], strict=True) if d.verdict is Verdict.KEEP]
+            kept += [
+                it for it, d in zip(suffix[:stop], trial[:stop], strict=True) if d.verdict is Verdict.KEEP
+            ]
             start += stop
         return _Outcome(decisions, kept)
 

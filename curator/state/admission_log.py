@@ -57,7 +57,9 @@ class Batch:
             if dt.hasobject:
                 raise ValueError(f"refusing object dtype in column {name}")
             size = dt.itemsize * int(np.prod(shape))
-            columns[name] = np.frombuffer(payload, dtype=dt, count=int(np.prod(shape)), offset=offset).reshape(shape)
+            columns[name] = np.frombuffer(
+                payload, dtype=dt, count=int(np.prod(shape)), offset=offset
+            ).reshape(shape)
             offset += size
         return cls(list(header["ids"]), columns)
 

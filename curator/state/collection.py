@@ -38,7 +38,9 @@ class CollectionState:
         self.lock = threading.RLock()
         self.version = 0
         self._checks = list(checks)
-        self._indexes: dict[str, DedupIndex] = {c.name: c.new_index(policy.check(c.name).params) for c in checks}
+        self._indexes: dict[str, DedupIndex] = {
+            c.name: c.new_index(policy.check(c.name).params) for c in checks
+        }
         self._kept = 0
         self._checkpoint_every = checkpoint_every
         self._log = AdmissionLog(directory, fsync=fsync)
@@ -71,7 +73,9 @@ class CollectionState:
     def _apply(self, batch: Batch) -> None:
         for name, index in self._indexes.items():
             prefix = f"{name}."
-            index.add(batch.ids, {k[len(prefix) :]: v for k, v in batch.columns.items() if k.startswith(prefix)})
+            index.add(
+                batch.ids, {k[len(prefix) :]: v for k, v in batch.columns.items() if k.startswith(prefix)}
+            )
         self._kept += len(batch.ids)
 
     def checkpoint(self) -> None:

@@ -15,7 +15,9 @@ from curator.v1 import curator_service_pb2_grpc as pb_grpc
 
 
 def make_settings(data_dir: Path, server: dict[str, object] | None = None, **overrides: object) -> Settings:
-    return Settings.load(data_dir=data_dir, server={"port": 0, "grace_seconds": 5, **(server or {})}, **overrides)
+    return Settings.load(
+        data_dir=data_dir, server={"port": 0, "grace_seconds": 5, **(server or {})}, **overrides
+    )
 
 
 @pytest.fixture

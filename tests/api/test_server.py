@@ -60,7 +60,10 @@ def test_restart_keeps_collections_indexes_and_decisions(tmp_path: Path) -> None
         resp = stub.Filter(
             pb.FilterRequest(
                 collection="r",
-                samples=[pb.Sample(id="exact", text=text), pb.Sample(id="near", text=text + " Cells have many.")],
+                samples=[
+                    pb.Sample(id="exact", text=text),
+                    pb.Sample(id="near", text=text + " Cells have many."),
+                ],
             )
         )
         assert [(d.verdict, d.reasons[0].code, d.reasons[0].matched_id) for d in resp.decisions] == [

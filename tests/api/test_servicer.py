@@ -42,8 +42,16 @@ def test_filter_keeps_then_drops_duplicates_with_matched_id(stub: pb_grpc.Curato
         )
     )
     exact, near, new = again.decisions
-    assert (exact.verdict, exact.reasons[0].code, exact.reasons[0].matched_id) == (pb.DROP, "EXACT_DUPLICATE", "a")
-    assert (near.verdict, near.reasons[0].code, near.reasons[0].matched_id) == (pb.DROP, "NEAR_DUPLICATE", "a")
+    assert (exact.verdict, exact.reasons[0].code, exact.reasons[0].matched_id) == (
+        pb.DROP,
+        "EXACT_DUPLICATE",
+        "a",
+    )
+    assert (near.verdict, near.reasons[0].code, near.reasons[0].matched_id) == (
+        pb.DROP,
+        "NEAR_DUPLICATE",
+        "a",
+    )
     assert near.reasons[0].check == "near_duplicate"
     assert near.reasons[0].threshold == pytest.approx(0.8)
     assert near.reasons[0].score == pytest.approx(near.scores["near_duplicate"])
@@ -54,7 +62,9 @@ def test_filter_keeps_then_drops_duplicates_with_matched_id(stub: pb_grpc.Curato
 
 
 def test_within_one_request_later_samples_meet_earlier_kept_ones(stub: pb_grpc.CuratorServiceStub) -> None:
-    resp = stub.Filter(pb.FilterRequest(collection="c", samples=[alpaca("1", TEXT), alpaca("2", TEXT + " Indeed.")]))
+    resp = stub.Filter(
+        pb.FilterRequest(collection="c", samples=[alpaca("1", TEXT), alpaca("2", TEXT + " Indeed.")])
+    )
     assert [d.verdict for d in resp.decisions] == [pb.KEEP, pb.DROP]
     assert resp.decisions[1].reasons[0].matched_id == "1"
 
@@ -72,7 +82,9 @@ def test_score_all_scores_dropped_samples_too(stub: pb_grpc.CuratorServiceStub) 
     stub.Filter(pb.FilterRequest(collection="c", samples=[alpaca("a", TEXT)]))
     plain = stub.Filter(pb.FilterRequest(collection="c", samples=[alpaca("b", TEXT)], dry_run=True))
     assert "near_duplicate" not in plain.decisions[0].scores  # short-circuited after the exact match
-    full = stub.Filter(pb.FilterRequest(collection="c", samples=[alpaca("b", TEXT)], dry_run=True, score_all=True))
+    full = stub.Filter(
+        pb.FilterRequest(collection="c", samples=[alpaca("b", TEXT)], dry_run=True, score_all=True)
+    )
     assert full.decisions[0].scores["near_duplicate"] == pytest.approx(1.0)
     assert [r.code for r in full.decisions[0].reasons] == ["EXACT_DUPLICATE", "NEAR_DUPLICATE"]
 
@@ -80,9 +92,14 @@ def test_score_all_scores_dropped_samples_too(stub: pb_grpc.CuratorServiceStub) 
 def test_three_content_shapes(stub: pb_grpc.CuratorServiceStub) -> None:
     chat = pb.Sample(
         id="chat",
-        messages=[pb.Message(role="user", content="What is 2+2?"), pb.Message(role="assistant", content="Four.")],
+        messages=[
+            pb.Message(role="user", content="What is 2+2?"),
+            pb.Message(role="assistant", content="Four."),
+        ],
     )
-    resp = stub.Filter(pb.FilterRequest(collection="c", samples=[pb.Sample(id="t", text=TEXT), chat, alpaca("a", "x")]))
+    resp = stub.Filter(
+        pb.FilterRequest(collection="c", samples=[pb.Sample(id="t", text=TEXT), chat, alpaca("a", "x")])
+    )
     assert [d.verdict for d in resp.decisions] == [pb.KEEP, pb.KEEP, pb.KEEP]
 
 
@@ -115,7 +132,9 @@ def test_bad_samples_are_invalid_argument_with_field_violations(
 
 def test_too_many_samples_and_unknown_collection(stub: pb_grpc.CuratorServiceStub) -> None:
     with pytest.raises(grpc.RpcError) as info:
-        stub.Filter(pb.FilterRequest(collection="c", samples=[pb.Sample(id=str(i), text="t") for i in range(1001)]))
+        stub.Filter(
+            pb.FilterRequest(collection="c", samples=[pb.Sample(id=str(i), text="t") for i in range(1001)])
+        )
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "at most 1000" in violations(info.value)["samples"]
     with pytest.raises(grpc.RpcError) as info:
@@ -177,7 +196,10 @@ def test_policy_errors_name_the_field(stub: pb_grpc.CuratorServiceStub) -> None:
     with pytest.raises(grpc.RpcError) as info:
         stub.CreateCollection(pb.CreateCollectionRequest(name="p", policy=policy))
     found = violations(info.value)
-    assert found["policy.checks[near_duplicate].rules[NEAR_DUPLICATE].threshold"] == "threshold must be in [0.0, 1.0]"
+    assert (
+        found["policy.checks[near_duplicate].rules[NEAR_DUPLICATE].threshold"]
+        == "threshold must be in [0.0, 1.0]"
+    )
     assert "unknown check" in found["policy.checks[bogus]"]
 
 
@@ -192,16 +214,24 @@ def test_review_action_and_band(stub: pb_grpc.CuratorServiceStub) -> None:
     rule.review_threshold = 0.5
     stub.CreateCollection(pb.CreateCollectionRequest(name="band", policy=policy))
     stub.Filter(pb.FilterRequest(collection="band", samples=[alpaca("a", TEXT)]))
-    resp = stub.Filter(pb.FilterRequest(collection="band", samples=[alpaca("b", TEXT + " It happens in chloroplasts.")]))
+    resp = stub.Filter(
+        pb.FilterRequest(collection="band", samples=[alpaca("b", TEXT + " It happens in chloroplasts.")])
+    )
     d = resp.decisions[0]
     assert 0.5 <= d.scores["near_duplicate"] < 0.95
     assert d.verdict == pb.REVIEW
-    assert (d.reasons[0].action, d.reasons[0].threshold, d.reasons[0].matched_id) == (pb.ACTION_REVIEW, 0.5, "a")
+    assert (d.reasons[0].action, d.reasons[0].threshold, d.reasons[0].matched_id) == (
+        pb.ACTION_REVIEW,
+        0.5,
+        "a",
+    )
 
 
 def test_stats_by_verdict_reason_check_group_and_series(stub: pb_grpc.CuratorServiceStub) -> None:
     stub.Filter(pb.FilterRequest(collection="c", samples=[alpaca("a", TEXT), alpaca("b", TEXT)]))
-    stub.Filter(pb.FilterRequest(collection="c", samples=[pb.Sample(id="e", text=" ", metadata={"generator": "g2"})]))
+    stub.Filter(
+        pb.FilterRequest(collection="c", samples=[pb.Sample(id="e", text=" ", metadata={"generator": "g2"})])
+    )
     stats = stub.GetStats(pb.GetStatsRequest(collection="c", group_by="generator", bucket_seconds=60))
     assert (stats.totals.keep, stats.totals.drop, stats.totals.review, stats.totals.total) == (1, 2, 0, 3)
     assert dict(stats.by_reason) == {"EXACT_DUPLICATE": 1, "EMPTY": 1}

@@ -26,7 +26,9 @@ def alpaca(i: str, instruction: str, output: str) -> Sample:
     return Sample(id=i, shape=ContentShape.ALPACA, instruction=instruction, output=output)
 
 
-def state_with(tmp_path: Path, kept: list[Sample], key: DedupKey = DedupKey.SAMPLE) -> tuple[CollectionState, Policy]:
+def state_with(
+    tmp_path: Path, kept: list[Sample], key: DedupKey = DedupKey.SAMPLE
+) -> tuple[CollectionState, Policy]:
     checks: list[IndexedCheck] = [ExactDuplicateCheck(), NearDuplicateCheck()]
     policy = resolve_policy(Policy(dedup_key=key), [EmptyCheck(), *checks])
     state = CollectionState("t", policy, tmp_path, checks)
@@ -73,11 +75,15 @@ def test_near_duplicate_scores_estimated_jaccard_with_match(tmp_path: Path) -> N
 
 def test_dedup_key_prompt_or_response(tmp_path: Path) -> None:
     kept = [alpaca("k", "Explain how to bake bread at home step by step please", LONG)]
-    same_prompt = alpaca("p", "Explain how to bake bread at home step by step please", "Buy a loaf at the bakery.")
+    same_prompt = alpaca(
+        "p", "Explain how to bake bread at home step by step please", "Buy a loaf at the bakery."
+    )
     for key, expected in ((DedupKey.PROMPT, 1.0), (DedupKey.RESPONSE, 0.0), (DedupKey.SAMPLE, 0.0)):
         state, policy = state_with(tmp_path / key.value, kept, key)
         check = ExactDuplicateCheck()
-        (result,) = check.evaluate_batch(items(same_prompt, key=key), CheckContext(policy.check(check.name), state))
+        (result,) = check.evaluate_batch(
+            items(same_prompt, key=key), CheckContext(policy.check(check.name), state)
+        )
         assert result.scores["exact_duplicate"] == expected, key
 
 

@@ -20,7 +20,9 @@ def test_resolve_fills_every_check_and_rule() -> None:
 
 
 def test_index_threshold_follows_the_rule_threshold_at_creation() -> None:
-    given = Policy.model_validate({"checks": {"near_duplicate": {"rules": {"NEAR_DUPLICATE": {"threshold": 0.6}}}}})
+    given = Policy.model_validate(
+        {"checks": {"near_duplicate": {"rules": {"NEAR_DUPLICATE": {"threshold": 0.6}}}}}
+    )
     assert resolve_policy(given, default_checks()).checks["near_duplicate"].params["lsh_threshold"] == 0.6
 
 
@@ -34,19 +36,39 @@ def test_index_threshold_follows_the_rule_threshold_at_creation() -> None:
             "threshold must be in [0.0, 1.0]",
         ),
         (
-            {"checks": {"near_duplicate": {"rules": {"NEAR_DUPLICATE": {"threshold": 0.8, "review_threshold": 0.9}}}}},
+            {
+                "checks": {
+                    "near_duplicate": {
+                        "rules": {"NEAR_DUPLICATE": {"threshold": 0.8, "review_threshold": 0.9}}
+                    }
+                }
+            },
             "policy.checks[near_duplicate].rules[NEAR_DUPLICATE].review_threshold",
             "review_threshold must be below threshold",
         ),
-        ({"checks": {"near_duplicate": {"params": {"num_perm": 3}}}}, "policy.checks[near_duplicate].params", "num_perm"),
-        ({"checks": {"near_duplicate": {"params": {"bands": 3}}}}, "policy.checks[near_duplicate].params[bands]", "unknown"),
-        ({"checks": {"empty": {"rules": {"NEAR_DUPLICATE": {"threshold": 1}}}}}, "policy.checks[empty].rules[NEAR_DUPLICATE]", "unknown rule"),
+        (
+            {"checks": {"near_duplicate": {"params": {"num_perm": 3}}}},
+            "policy.checks[near_duplicate].params",
+            "num_perm",
+        ),
+        (
+            {"checks": {"near_duplicate": {"params": {"bands": 3}}}},
+            "policy.checks[near_duplicate].params[bands]",
+            "unknown",
+        ),
+        (
+            {"checks": {"empty": {"rules": {"NEAR_DUPLICATE": {"threshold": 1}}}}},
+            "policy.checks[empty].rules[NEAR_DUPLICATE]",
+            "unknown rule",
+        ),
     ],
 )
 def test_bad_policies_are_rejected_with_the_field(raw: dict, field: str, message: str) -> None:
     with pytest.raises(InvalidArgument) as info:
         resolve_policy(Policy.model_validate(raw), default_checks())
-    assert any(v.field == field and message in v.description for v in info.value.violations), info.value.violations
+    assert any(v.field == field and message in v.description for v in info.value.violations), (
+        info.value.violations
+    )
 
 
 def test_rethreshold_reuses_the_same_scores() -> None:
@@ -54,7 +76,12 @@ def test_rethreshold_reuses_the_same_scores() -> None:
     result = CheckResult(scores={"near_duplicate": 0.85}, evidence={"near_duplicate": Evidence("m1")})
     policy = resolve_policy(Policy(), default_checks()).checks["near_duplicate"]
     (reason,) = reasons_for("near_duplicate", near.rules, policy, result)
-    assert (reason.code, reason.action, reason.matched_id, reason.threshold) == ("NEAR_DUPLICATE", Action.DROP, "m1", 0.8)
+    assert (reason.code, reason.action, reason.matched_id, reason.threshold) == (
+        "NEAR_DUPLICATE",
+        Action.DROP,
+        "m1",
+        0.8,
+    )
     policy.rules["NEAR_DUPLICATE"] = RulePolicy(threshold=0.9, review_threshold=0.8)
     (reason,) = reasons_for("near_duplicate", near.rules, policy, result)
     assert (reason.action, reason.threshold) == (Action.REVIEW, 0.8)

@@ -14,7 +14,11 @@ def test_three_shapes_are_recognised() -> None:
     text, _ = validate_sample(SampleInput(id="t", text="hello"), limits)
     alpaca, _ = validate_sample(SampleInput(id="a", instruction="do", output="done"), limits)
     chat, _ = validate_sample(SampleInput(id="c", messages=[("user", "hi"), ("assistant", "hello")]), limits)
-    assert (text.shape, alpaca.shape, chat.shape) == (ContentShape.TEXT, ContentShape.ALPACA, ContentShape.CHAT)
+    assert (text.shape, alpaca.shape, chat.shape) == (
+        ContentShape.TEXT,
+        ContentShape.ALPACA,
+        ContentShape.CHAT,
+    )
     assert chat.prompt == "hi" and chat.response == "hello" and chat.full_text == "hi\nhello"
     assert alpaca.prompt == "do" and alpaca.response == "done"
 

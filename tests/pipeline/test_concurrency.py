@@ -35,10 +35,17 @@ def test_two_racing_rpcs_keep_exactly_one_in_100_of_100_runs(tmp_path: Path) -> 
                 barrier = threading.Barrier(2)
                 results: dict[str, pb.Decision] = {}
 
-                def send(sample_id: str, text: str, name: str = name, barrier: threading.Barrier = barrier,
-                         results: dict[str, pb.Decision] = results) -> None:
+                def send(
+                    sample_id: str,
+                    text: str,
+                    name: str = name,
+                    barrier: threading.Barrier = barrier,
+                    results: dict[str, pb.Decision] = results,
+                ) -> None:
                     barrier.wait()
-                    resp = stub.Filter(pb.FilterRequest(collection=name, samples=[pb.Sample(id=sample_id, text=text)]))
+                    resp = stub.Filter(
+                        pb.FilterRequest(collection=name, samples=[pb.Sample(id=sample_id, text=text)])
+                    )
                     results[sample_id] = resp.decisions[0]
 
                 threads = [threading.Thread(target=send, args=item) for item in texts.items()]

@@ -1,0 +1,310 @@
+"""A thin gRPC client that speaks domain objects, so callers (the CLI) work the same in-process or remote.
+
+Errors come back as the domain errors the service raised (curator.errors), with
+the field violations of INVALID_ARGUMENT rebuilt from google.rpc.BadRequest.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC
+from types import TracebackType
+from typing import Any
+
+import grpc
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from curator.api import convert
+from curator.domain.decision import Action, Decision, Reason, Verdict
+from curator.domain.policy import Policy
+from curator.domain.reasons import ReasonCode
+from curator.domain.validation import SampleInput
+from curator.errors import (
+    AlreadyExists,
+    CuratorError,
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    Unavailable,
+)
+from curator.service import CollectionInfo
+from curator.state.store import Stats, StatsQuery, VerdictCounts
+from curator.v1 import curator_service_pb2 as pb
+from curator.v1 import curator_service_pb2_grpc as pb_grpc
+
+# Batches sent on FilterStream ahead of the responses read back: enough to keep the server busy,
+# few enough that a large input is never buffered whole.
+STREAM_WINDOW = 4
+_MAX_MESSAGE_BYTES = 128 * 1024 * 1024
+
+_VERDICT_IN = {pb.KEEP: Verdict.KEEP, pb.DROP: Verdict.DROP, pb.REVIEW: Verdict.REVIEW}
+_ACTION_IN = {pb.ACTION_DROP: Action.DROP, pb.ACTION_REVIEW: Action.REVIEW, pb.ACTION_FLAG: Action.FLAG}
+
+
+class RemoteError(CuratorError):
+    """A gRPC failure with no domain counterpart (INTERNAL, DEADLINE_EXCEEDED, ...)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        super().__init__(f"{code}: {message}")
+
+
+class CuratorClient:
+    """Domain-typed access to a remote CuratorService; mirrors :class:`curator.service.Curator`.
+
+    ``timeout`` is the deadline of each unary call; :meth:`filter_stream` has
+    none, since a long run is legitimately long.
+    """
+
+    def __init__(self, target: str, timeout: float | None = None) -> None:
+        self.target = target
+        self.timeout = timeout
+        self._channel = grpc.insecure_channel(
+            target,
+            options=[
+                ("grpc.max_receive_message_length", _MAX_MESSAGE_BYTES),
+                ("grpc.max_send_message_length", _MAX_MESSAGE_BYTES),
+            ],
+        )
+        self._stub = pb_grpc.CuratorServiceStub(self._channel)
+
+    # ---------------------------------------------------------------- filtering
+
+    def filter(
+        self,
+        collection: str,
+        samples: Sequence[SampleInput],
+        dry_run: bool = False,
+        score_all: bool = False,
+    ) -> list[Decision]:
+        """One decision per sample, in order; raises InvalidArgument naming every bad field."""
+        request = _filter_request(collection, samples, dry_run, score_all)
+        response = self._unary(self._stub.Filter, request)
+        return [_decision(d) for d in response.decisions]
+
+    def filter_stream(
+        self,
+        collection: str,
+        batches: Iterable[Sequence[SampleInput]],
+        dry_run: bool = False,
+        score_all: bool = False,
+    ) -> Iterator[list[Decision] | InvalidArgument]:
+        """One item per batch, in order: its decisions, or the InvalidArgument that rejected it.
+
+        A rejected batch does not end the stream. ``batches`` is consumed on a
+        gRPC thread, at most :data:`STREAM_WINDOW` batches ahead of what this
+        iterator has handed out. Errors other than INVALID_ARGUMENT are raised.
+        """
+        window = threading.Semaphore(STREAM_WINDOW)
+        closed = threading.Event()
+        failed: list[BaseException] = []
+
+        def requests() -> Iterator[pb.FilterRequest]:
+            source = iter(batches)
+            while True:
+                window.acquire()
+                if closed.is_set():
+                    return
+                try:
+                    batch = next(source, None)
+                except BaseException as err:  # raised again on the caller's thread, not lost in gRPC's
+                    failed.append(err)
+                    return
+                if batch is None:
+                    return
+                yield _filter_request(collection, batch, dry_run, score_all)
+
+        call = self._stub.FilterStream(requests())
+        try:
+            for response in call:
+                window.release()
+                if response.HasField("error"):
+                    err = _from_status(response.error, self.target)
+                    if not isinstance(err, InvalidArgument):
+                        raise err
+                    yield err
+                else:
+                    yield [_decision(d) for d in response.decisions]
+            if failed:
+                raise failed[0]
+        except grpc.RpcError as err:
+            if failed:
+                raise failed[0] from None
+            raise _from_rpc_error(err, self.target) from err
+        finally:
+            closed.set()
+            window.release()  # wake a request thread waiting for room, so that it sees ``closed``
+            call.cancel()
+
+    # ---------------------------------------------------------------- collections
+
+    def create_collection(self, name: str, policy: Policy | None = None) -> CollectionInfo:
+        request = pb.CreateCollectionRequest(name=name)
+        if policy is not None:
+            request.policy.CopyFrom(convert.policy_out(policy))
+        return _collection(self._unary(self._stub.CreateCollection, request))
+
+    def get_collection(self, name: str) -> CollectionInfo:
+        return _collection(self._unary(self._stub.GetCollection, pb.GetCollectionRequest(name=name)))
+
+    def list_collections(self) -> list[CollectionInfo]:
+        response = self._unary(self._stub.ListCollections, pb.ListCollectionsRequest())
+        return [_collection(c) for c in response.collections]
+
+    def update_policy(self, name: str, policy: Policy) -> CollectionInfo:
+        request = pb.UpdatePolicyRequest(name=name, policy=convert.policy_out(policy))
+        return _collection(self._unary(self._stub.UpdatePolicy, request))
+
+    # ---------------------------------------------------------------- stats
+
+    def stats(self, query: StatsQuery) -> Stats:
+        return _stats(self._unary(self._stub.GetStats, _stats_request(query)))
+
+    # ---------------------------------------------------------------- lifecycle
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def __enter__(self) -> CuratorClient:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def _unary(self, method: Any, request: Any) -> Any:
+        try:
+            return method(request, timeout=self.timeout)
+        except grpc.RpcError as err:
+            raise _from_rpc_error(err, self.target) from err
+
+
+# ---------------------------------------------------------------- errors
+
+
+def _from_rpc_error(err: grpc.RpcError, target: str) -> CuratorError:
+    """The domain error for a failed call, with BadRequest details when the server sent them."""
+    status = rpc_status.from_call(err) if isinstance(err, grpc.Call) else None
+    if status is not None:
+        return _from_status(status, target)
+    code = err.code() if isinstance(err, grpc.Call) else grpc.StatusCode.UNKNOWN
+    details = (err.details() if isinstance(err, grpc.Call) else None) or str(err)
+    return _domain_error(code.value[0], details, [], target)
+
+
+def _from_status(status: status_pb2.Status, target: str) -> CuratorError:
+    violations = []
+    for detail in status.details:
+        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad = error_details_pb2.BadRequest()
+            detail.Unpack(bad)
+            violations += [FieldViolation(v.field, v.description) for v in bad.field_violations]
+    return _domain_error(status.code, status.message, violations, target)
+
+
+def _domain_error(code: int, message: str, violations: list[FieldViolation], target: str) -> CuratorError:
+    if code == code_pb2.INVALID_ARGUMENT:
+        return InvalidArgument(violations or [FieldViolation("", message)])
+    if code == code_pb2.NOT_FOUND:
+        return NotFound(message)
+    if code == code_pb2.ALREADY_EXISTS:
+        return AlreadyExists(message)
+    if code == code_pb2.FAILED_PRECONDITION:
+        return FailedPrecondition(message)
+    if code == code_pb2.UNAVAILABLE:
+        return Unavailable(f"curator server at {target} is unavailable: {message}")
+    return RemoteError(code_pb2.Code.Name(code) if code in code_pb2.Code.values() else str(code), message)
+
+
+# ---------------------------------------------------------------- domain -> proto
+
+
+def _sample(s: SampleInput) -> pb.Sample:
+    out = pb.Sample(id=s.id, context=list(s.context), metadata=dict(s.metadata))
+    for name in ("text", "instruction", "input", "output"):
+        value = getattr(s, name)
+        if value is not None:
+            setattr(out, name, value)
+    for role, content in s.messages or ():
+        out.messages.add(role=role, content=content)
+    return out
+
+
+def _filter_request(
+    collection: str, samples: Sequence[SampleInput], dry_run: bool, score_all: bool
+) -> pb.FilterRequest:
+    return pb.FilterRequest(
+        collection=collection, samples=[_sample(s) for s in samples], dry_run=dry_run, score_all=score_all
+    )
+
+
+def _stats_request(q: StatsQuery) -> pb.GetStatsRequest:
+    request = pb.GetStatsRequest(
+        collection=q.collection or "", bucket_seconds=q.bucket_seconds, group_by=q.group_by or ""
+    )
+    if q.start is not None:
+        request.start_time.CopyFrom(convert.timestamp(q.start))
+    if q.end is not None:
+        request.end_time.CopyFrom(convert.timestamp(q.end))
+    return request
+
+
+# ---------------------------------------------------------------- proto -> domain
+
+
+def _reason_code(code: str) -> ReasonCode:
+    """A known code as the enum; a code newer than this client passes through as its string."""
+    try:
+        return ReasonCode(code)
+    except ValueError:
+        return code  # type: ignore[return-value]
+
+
+def _decision(d: pb.Decision) -> Decision:
+    return Decision(
+        sample_id=d.sample_id,
+        verdict=_VERDICT_IN[d.verdict],
+        reasons=[
+            Reason(
+                code=_reason_code(r.code),
+                check=r.check,
+                message=r.message,
+                score=r.score,
+                threshold=r.threshold,
+                action=_ACTION_IN.get(r.action, Action.DROP),
+                matched_id=r.matched_id,
+            )
+            for r in d.reasons
+        ],
+        scores=dict(d.scores),
+        policy_version=d.policy_version,
+    )
+
+
+def _counts(c: pb.VerdictCounts) -> VerdictCounts:
+    return VerdictCounts(keep=c.keep, drop=c.drop, review=c.review)
+
+
+def _stats(s: pb.GetStatsResponse) -> Stats:
+    return Stats(
+        totals=_counts(s.totals),
+        by_reason=dict(s.by_reason),
+        by_check=dict(s.by_check),
+        by_group={g.key: _counts(g.counts) for g in s.by_group},
+        series=[(b.start_time.ToDatetime(UTC), _counts(b.counts)) for b in s.series],
+        bucket_seconds=s.bucket_seconds,
+    )
+
+
+def _collection(c: pb.Collection) -> CollectionInfo:
+    return CollectionInfo(
+        name=c.name,
+        policy=convert.policy_in(c.policy),
+        policy_version=c.policy_version,
+        created_at=c.create_time.ToDatetime(UTC),
+        kept_count=c.kept_count,
+    )
