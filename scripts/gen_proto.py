@@ -15,7 +15,8 @@ from grpc_tools import protoc
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
-def main() -> int:
+def generate(out: pathlib.Path = ROOT) -> int:
+    """Run protoc over every file in protos/, writing the Python modules under ``out``."""
     import google.rpc  # googleapis-common-protos ships google/rpc/*.proto
 
     includes = [
@@ -25,10 +26,14 @@ def main() -> int:
     ]
     protos = sorted(str(p.relative_to(ROOT / "protos")) for p in (ROOT / "protos").rglob("*.proto"))
     args = ["protoc", *(f"-I{p}" for p in includes)]
-    args += [f"--python_out={ROOT}", f"--grpc_python_out={ROOT}", f"--pyi_out={ROOT}", *protos]
-    rc = protoc.main(args)
+    args += [f"--python_out={out}", f"--grpc_python_out={out}", f"--pyi_out={out}", *protos]
+    return protoc.main(args)
+
+
+def main() -> int:
+    rc = generate()
     if rc == 0:
-        print("generated:", ", ".join(protos))
+        print("generated curator/v1 from protos/")
     return rc
 
 
