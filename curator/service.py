@@ -74,7 +74,13 @@ class Curator:
 
     def update_policy(self, name: str, policy: Policy) -> CollectionInfo:
         current = self._record(name)
-        resolved = resolve_policy(policy, self.checks)
+        # Index parameters left out keep their current values rather than reverting to defaults.
+        merged = policy.model_copy(deep=True)
+        for check_name, check_policy in current.policy.checks.items():
+            given = merged.checks.get(check_name)
+            if given is not None:
+                given.params = {**check_policy.params, **given.params}
+        resolved = resolve_policy(merged, self.checks)
         if resolved.dedup_key != current.policy.dedup_key:
             raise FailedPrecondition(
                 f"dedup_key is fixed when a collection is created ({current.policy.dedup_key}); "
@@ -125,7 +131,13 @@ class Curator:
             return state
 
     def _info(self, record: CollectionRecord) -> CollectionInfo:
-        kept = self._state(record).kept_count
+        """Describe a collection without loading its indexes just to count them."""
+        with self._lock:
+            state = self._states.get(record.name)
+        if state is not None:
+            kept = state.kept_count
+        else:  # every admitted sample was logged as a KEEP decision
+            kept = self.store.stats(StatsQuery(collection=record.name)).totals.keep
         return CollectionInfo(record.name, record.policy, record.policy_version, record.created_at, kept)
 
     # ---------------------------------------------------------------- filtering

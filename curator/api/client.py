@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import UTC
 from types import TracebackType
 from typing import Any
 
@@ -17,9 +16,8 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from curator.api import convert
-from curator.domain.decision import Action, Decision, Reason, Verdict
+from curator.domain.decision import Decision
 from curator.domain.policy import Policy
-from curator.domain.reasons import ReasonCode
 from curator.domain.validation import SampleInput
 from curator.errors import (
     AlreadyExists,
@@ -31,7 +29,7 @@ from curator.errors import (
     Unavailable,
 )
 from curator.service import CollectionInfo
-from curator.state.store import Stats, StatsQuery, VerdictCounts
+from curator.state.store import Stats, StatsQuery
 from curator.v1 import curator_service_pb2 as pb
 from curator.v1 import curator_service_pb2_grpc as pb_grpc
 
@@ -39,9 +37,6 @@ from curator.v1 import curator_service_pb2_grpc as pb_grpc
 # few enough that a large input is never buffered whole.
 STREAM_WINDOW = 4
 _MAX_MESSAGE_BYTES = 128 * 1024 * 1024
-
-_VERDICT_IN = {pb.KEEP: Verdict.KEEP, pb.DROP: Verdict.DROP, pb.REVIEW: Verdict.REVIEW}
-_ACTION_IN = {pb.ACTION_DROP: Action.DROP, pb.ACTION_REVIEW: Action.REVIEW, pb.ACTION_FLAG: Action.FLAG}
 
 
 class RemoteError(CuratorError):
@@ -81,9 +76,9 @@ class CuratorClient:
         score_all: bool = False,
     ) -> list[Decision]:
         """One decision per sample, in order; raises InvalidArgument naming every bad field."""
-        request = _filter_request(collection, samples, dry_run, score_all)
+        request = convert.filter_request(collection, samples, dry_run, score_all)
         response = self._unary(self._stub.Filter, request)
-        return [_decision(d) for d in response.decisions]
+        return [convert.decision_in(d) for d in response.decisions]
 
     def filter_stream(
         self,
@@ -115,7 +110,7 @@ class CuratorClient:
                     return
                 if batch is None:
                     return
-                yield _filter_request(collection, batch, dry_run, score_all)
+                yield convert.filter_request(collection, batch, dry_run, score_all)
 
         call = self._stub.FilterStream(requests())
         try:
@@ -127,7 +122,7 @@ class CuratorClient:
                         raise err
                     yield err
                 else:
-                    yield [_decision(d) for d in response.decisions]
+                    yield [convert.decision_in(d) for d in response.decisions]
             if failed:
                 raise failed[0]
         except grpc.RpcError as err:
@@ -145,23 +140,25 @@ class CuratorClient:
         request = pb.CreateCollectionRequest(name=name)
         if policy is not None:
             request.policy.CopyFrom(convert.policy_out(policy))
-        return _collection(self._unary(self._stub.CreateCollection, request))
+        return convert.collection_in(self._unary(self._stub.CreateCollection, request))
 
     def get_collection(self, name: str) -> CollectionInfo:
-        return _collection(self._unary(self._stub.GetCollection, pb.GetCollectionRequest(name=name)))
+        return convert.collection_in(
+            self._unary(self._stub.GetCollection, pb.GetCollectionRequest(name=name))
+        )
 
     def list_collections(self) -> list[CollectionInfo]:
         response = self._unary(self._stub.ListCollections, pb.ListCollectionsRequest())
-        return [_collection(c) for c in response.collections]
+        return [convert.collection_in(c) for c in response.collections]
 
     def update_policy(self, name: str, policy: Policy) -> CollectionInfo:
         request = pb.UpdatePolicyRequest(name=name, policy=convert.policy_out(policy))
-        return _collection(self._unary(self._stub.UpdatePolicy, request))
+        return convert.collection_in(self._unary(self._stub.UpdatePolicy, request))
 
     # ---------------------------------------------------------------- stats
 
     def stats(self, query: StatsQuery) -> Stats:
-        return _stats(self._unary(self._stub.GetStats, _stats_request(query)))
+        return convert.stats_in(self._unary(self._stub.GetStats, convert.stats_request(query)))
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -188,7 +185,10 @@ class CuratorClient:
 
 def _from_rpc_error(err: grpc.RpcError, target: str) -> CuratorError:
     """The domain error for a failed call, with BadRequest details when the server sent them."""
-    status = rpc_status.from_call(err) if isinstance(err, grpc.Call) else None
+    try:
+        status = rpc_status.from_call(err) if isinstance(err, grpc.Call) else None
+    except ValueError:  # details that contradict the call's own code or message: trust the call
+        status = None
     if status is not None:
         return _from_status(status, target)
     code = err.code() if isinstance(err, grpc.Call) else grpc.StatusCode.UNKNOWN
@@ -218,93 +218,3 @@ def _domain_error(code: int, message: str, violations: list[FieldViolation], tar
     if code == code_pb2.UNAVAILABLE:
         return Unavailable(f"curator server at {target} is unavailable: {message}")
     return RemoteError(code_pb2.Code.Name(code) if code in code_pb2.Code.values() else str(code), message)
-
-
-# ---------------------------------------------------------------- domain -> proto
-
-
-def _sample(s: SampleInput) -> pb.Sample:
-    out = pb.Sample(id=s.id, context=list(s.context), metadata=dict(s.metadata))
-    for name in ("text", "instruction", "input", "output"):
-        value = getattr(s, name)
-        if value is not None:
-            setattr(out, name, value)
-    for role, content in s.messages or ():
-        out.messages.add(role=role, content=content)
-    return out
-
-
-def _filter_request(
-    collection: str, samples: Sequence[SampleInput], dry_run: bool, score_all: bool
-) -> pb.FilterRequest:
-    return pb.FilterRequest(
-        collection=collection, samples=[_sample(s) for s in samples], dry_run=dry_run, score_all=score_all
-    )
-
-
-def _stats_request(q: StatsQuery) -> pb.GetStatsRequest:
-    request = pb.GetStatsRequest(
-        collection=q.collection or "", bucket_seconds=q.bucket_seconds, group_by=q.group_by or ""
-    )
-    if q.start is not None:
-        request.start_time.CopyFrom(convert.timestamp(q.start))
-    if q.end is not None:
-        request.end_time.CopyFrom(convert.timestamp(q.end))
-    return request
-
-
-# ---------------------------------------------------------------- proto -> domain
-
-
-def _reason_code(code: str) -> ReasonCode:
-    """A known code as the enum; a code newer than this client passes through as its string."""
-    try:
-        return ReasonCode(code)
-    except ValueError:
-        return code  # type: ignore[return-value]
-
-
-def _decision(d: pb.Decision) -> Decision:
-    return Decision(
-        sample_id=d.sample_id,
-        verdict=_VERDICT_IN[d.verdict],
-        reasons=[
-            Reason(
-                code=_reason_code(r.code),
-                check=r.check,
-                message=r.message,
-                score=r.score,
-                threshold=r.threshold,
-                action=_ACTION_IN.get(r.action, Action.DROP),
-                matched_id=r.matched_id,
-            )
-            for r in d.reasons
-        ],
-        scores=dict(d.scores),
-        policy_version=d.policy_version,
-    )
-
-
-def _counts(c: pb.VerdictCounts) -> VerdictCounts:
-    return VerdictCounts(keep=c.keep, drop=c.drop, review=c.review)
-
-
-def _stats(s: pb.GetStatsResponse) -> Stats:
-    return Stats(
-        totals=_counts(s.totals),
-        by_reason=dict(s.by_reason),
-        by_check=dict(s.by_check),
-        by_group={g.key: _counts(g.counts) for g in s.by_group},
-        series=[(b.start_time.ToDatetime(UTC), _counts(b.counts)) for b in s.series],
-        bucket_seconds=s.bucket_seconds,
-    )
-
-
-def _collection(c: pb.Collection) -> CollectionInfo:
-    return CollectionInfo(
-        name=c.name,
-        policy=convert.policy_in(c.policy),
-        policy_version=c.policy_version,
-        created_at=c.create_time.ToDatetime(UTC),
-        kept_count=c.kept_count,
-    )

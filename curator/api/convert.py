@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from curator.domain.decision import Action, Decision, Verdict
+from curator.domain.decision import Action, Decision, Reason, Verdict
 from curator.domain.policy import CheckPolicy, DedupKey, Policy, RulePolicy
+from curator.domain.reasons import ReasonCode
 from curator.domain.validation import SampleInput
 from curator.service import CollectionInfo
 from curator.state.store import Stats, StatsQuery, VerdictCounts
@@ -16,6 +18,7 @@ from curator.v1 import curator_service_pb2 as pb
 _VERDICT = {Verdict.KEEP: pb.KEEP, Verdict.DROP: pb.DROP, Verdict.REVIEW: pb.REVIEW}
 _ACTION = {Action.DROP: pb.ACTION_DROP, Action.REVIEW: pb.ACTION_REVIEW, Action.FLAG: pb.ACTION_FLAG}
 _ACTION_IN = {v: k for k, v in _ACTION.items()}
+_VERDICT_BACK = {v: k for k, v in _VERDICT.items()}
 _DEDUP_KEY = {
     DedupKey.SAMPLE: pb.DEDUP_KEY_SAMPLE,
     DedupKey.PROMPT: pb.DEDUP_KEY_PROMPT,
@@ -70,7 +73,8 @@ def policy_in(p: pb.Policy) -> Policy:
             )
             for code, r in cp.rules.items()
         }
-        checks[name] = CheckPolicy(enabled=cp.enabled, rules=rules, params=dict(cp.params))
+        enabled = cp.enabled if cp.HasField("enabled") else True
+        checks[name] = CheckPolicy(enabled=enabled, rules=rules, params=dict(cp.params))
     return Policy(dedup_key=_DEDUP_KEY_IN.get(p.dedup_key, DedupKey.SAMPLE), checks=checks)
 
 
@@ -127,4 +131,94 @@ def stats(s: Stats) -> pb.GetStatsResponse:
         by_group=[pb.GroupCounts(key=k, counts=_counts(v)) for k, v in sorted(s.by_group.items())],
         series=[pb.TimeBucket(start_time=timestamp(t), counts=_counts(c)) for t, c in s.series],
         bucket_seconds=s.bucket_seconds,
+    )
+
+
+# ---------------------------------------------------------------- domain -> proto
+
+
+def sample_out(s: SampleInput) -> pb.Sample:
+    out = pb.Sample(id=s.id, context=list(s.context), metadata=dict(s.metadata))
+    for name in ("text", "instruction", "input", "output"):
+        value = getattr(s, name)
+        if value is not None:
+            setattr(out, name, value)
+    for role, content in s.messages or ():
+        out.messages.add(role=role, content=content)
+    return out
+
+
+def filter_request(
+    collection: str, samples: Sequence[SampleInput], dry_run: bool, score_all: bool
+) -> pb.FilterRequest:
+    return pb.FilterRequest(
+        collection=collection, samples=[sample_out(s) for s in samples], dry_run=dry_run, score_all=score_all
+    )
+
+
+def stats_request(q: StatsQuery) -> pb.GetStatsRequest:
+    request = pb.GetStatsRequest(
+        collection=q.collection or "", bucket_seconds=q.bucket_seconds, group_by=q.group_by or ""
+    )
+    if q.start is not None:
+        request.start_time.CopyFrom(timestamp(q.start))
+    if q.end is not None:
+        request.end_time.CopyFrom(timestamp(q.end))
+    return request
+
+
+# ---------------------------------------------------------------- proto -> domain
+
+
+def reason_code(code: str) -> ReasonCode:
+    """A known code as the enum; a code newer than this client passes through as its string."""
+    try:
+        return ReasonCode(code)
+    except ValueError:
+        return code  # type: ignore[return-value]
+
+
+def decision_in(d: pb.Decision) -> Decision:
+    return Decision(
+        sample_id=d.sample_id,
+        verdict=_VERDICT_BACK[d.verdict],
+        reasons=[
+            Reason(
+                code=reason_code(r.code),
+                check=r.check,
+                message=r.message,
+                score=r.score,
+                threshold=r.threshold,
+                action=_ACTION_IN.get(r.action, Action.DROP),
+                matched_id=r.matched_id,
+            )
+            for r in d.reasons
+        ],
+        scores=dict(d.scores),
+        policy_version=d.policy_version,
+    )
+
+
+def counts_in(c: pb.VerdictCounts) -> VerdictCounts:
+    return VerdictCounts(keep=c.keep, drop=c.drop, review=c.review)
+
+
+def stats_in(s: pb.GetStatsResponse) -> Stats:
+    return Stats(
+        totals=counts_in(s.totals),
+        by_reason=dict(s.by_reason),
+        by_check=dict(s.by_check),
+        by_group={g.key: counts_in(g.counts) for g in s.by_group},
+        series=[(b.start_time.ToDatetime(UTC), counts_in(b.counts)) for b in s.series],
+        bucket_seconds=s.bucket_seconds,
+    )
+
+
+def collection_in(c: pb.Collection) -> CollectionInfo:
+    return CollectionInfo(
+        name=c.name,
+        policy=policy_in(c.policy),
+        policy_version=c.policy_version,
+        created_at=c.create_time.ToDatetime(UTC),
+        kept_count=c.kept_count,
     )

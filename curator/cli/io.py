@@ -52,7 +52,7 @@ class Input:
 
 
 def open_input(path: Path) -> Input:
-    """Records of ``path`` (``-`` reads JSON lines from stdin); the format comes from the suffix or the content."""
+    """Records of ``path`` (``-``: JSON lines on stdin); the format comes from the suffix, else the bytes."""
     if str(path) == "-":
         return Input(_jsonl_lines(iter(sys.stdin.buffer)), None, "jsonl")
     if not path.is_file():
@@ -114,7 +114,7 @@ def _open_json_array(path: Path) -> Input:
     try:
         values = orjson.loads(path.read_bytes())
     except orjson.JSONDecodeError as err:
-        raise InputError(f"{path}: not a valid JSON array ({_json_error(err)})") from err
+        raise InputError(f"{path}: not a valid JSON array ({err})") from err
     if not isinstance(values, list):
         raise InputError(f"{path}: expected a JSON array of objects or one JSON object per line")
     records = (_record(n, orjson.dumps(v), v) for n, v in enumerate(values, start=1))
@@ -195,21 +195,27 @@ def to_sample_input(data: dict[str, Any], line: int) -> tuple[SampleInput | None
     raw_messages = data.get("messages")
     if raw_messages is not None:
         if not isinstance(raw_messages, list):
-            problems.append(f"messages: must be a list of {{role, content}} objects, got {_json_type(raw_messages)}")
+            problems.append(
+                f"messages: must be a list of {{role, content}} objects, got {_json_type(raw_messages)}"
+            )
         else:
             messages = []
             for i, m in enumerate(raw_messages):
-                if isinstance(m, dict) and isinstance(m.get("role"), str) and isinstance(m.get("content"), str):
+                if (
+                    isinstance(m, dict)
+                    and isinstance(m.get("role"), str)
+                    and isinstance(m.get("content"), str)
+                ):
                     messages.append((m["role"], m["content"]))
                 else:
                     problems.append(f"messages[{i}]: must be an object with string role and content")
 
-    context: list[str] = []
+    context: tuple[str, ...] = ()
     raw_context = data.get("context")
     if isinstance(raw_context, str):
-        context = [raw_context]
+        context = (raw_context,)
     elif isinstance(raw_context, list) and all(isinstance(c, str) for c in raw_context):
-        context = raw_context
+        context = tuple(raw_context)
     elif raw_context is not None:
         problems.append("context: must be a list of strings")
 
@@ -258,7 +264,7 @@ def decision_json(d: Decision) -> dict[str, Any]:
             }
             for r in d.reasons
         ],
-        "scores": d.scores,
+        "scores": dict(sorted(d.scores.items())),
         "policy_version": d.policy_version,
     }
 

@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from google.rpc import status_pb2 as google_dot_rpc_dot_status__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n curator/v1/curator_service.proto\x12\ncurator.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/rpc/status.proto\"(\n\x07Message\x12\x0c\n\x04role\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\t\"\xb5\x02\n\x06Sample\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\x04text\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x18\n\x0binstruction\x18\x03 \x01(\tH\x01\x88\x01\x01\x12\x12\n\x05input\x18\x04 \x01(\tH\x02\x88\x01\x01\x12\x13\n\x06output\x18\x05 \x01(\tH\x03\x88\x01\x01\x12%\n\x08messages\x18\x06 \x03(\x0b\x32\x13.curator.v1.Message\x12\x0f\n\x07\x63ontext\x18\x07 \x03(\t\x12\x32\n\x08metadata\x18\x08 \x03(\x0b\x32 .curator.v1.Sample.MetadataEntry\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x07\n\x05_textB\x0e\n\x0c_instructionB\x08\n\x06_inputB\t\n\x07_output\"l\n\rFilterRequest\x12\x12\n\ncollection\x18\x01 \x01(\t\x12#\n\x07samples\x18\x02 \x03(\x0b\x32\x12.curator.v1.Sample\x12\x0f\n\x07\x64ry_run\x18\x03 \x01(\x08\x12\x11\n\tscore_all\x18\x04 \x01(\x08\"\x90\x01\n\x06Reason\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\r\n\x05\x63heck\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\x12\r\n\x05score\x18\x04 \x01(\x01\x12\x11\n\tthreshold\x18\x05 \x01(\x01\x12\x12\n\nmatched_id\x18\x06 \x01(\t\x12\"\n\x06\x61\x63tion\x18\x07 \x01(\x0e\x32\x12.curator.v1.Action\"\xe1\x01\n\x08\x44\x65\x63ision\x12\x11\n\tsample_id\x18\x01 \x01(\t\x12$\n\x07verdict\x18\x02 \x01(\x0e\x32\x13.curator.v1.Verdict\x12#\n\x07reasons\x18\x03 \x03(\x0b\x32\x12.curator.v1.Reason\x12\x30\n\x06scores\x18\x04 \x03(\x0b\x32 .curator.v1.Decision.ScoresEntry\x12\x16\n\x0epolicy_version\x18\x05 \x01(\x03\x1a-\n\x0bScoresEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"\\\n\x0e\x46ilterResponse\x12\'\n\tdecisions\x18\x01 \x03(\x0b\x32\x14.curator.v1.Decision\x12!\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x12.google.rpc.Status\"w\n\nRulePolicy\x12\x11\n\tthreshold\x18\x01 \x01(\x01\x12\"\n\x06\x61\x63tion\x18\x02 \x01(\x0e\x32\x12.curator.v1.Action\x12\x1d\n\x10review_threshold\x18\x03 \x01(\x01H\x00\x88\x01\x01\x42\x13\n\x11_review_threshold\"\xfb\x01\n\x0b\x43heckPolicy\x12\x0f\n\x07\x65nabled\x18\x01 \x01(\x08\x12\x31\n\x05rules\x18\x02 \x03(\x0b\x32\".curator.v1.CheckPolicy.RulesEntry\x12\x33\n\x06params\x18\x03 \x03(\x0b\x32#.curator.v1.CheckPolicy.ParamsEntry\x1a\x44\n\nRulesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12%\n\x05value\x18\x02 \x01(\x0b\x32\x16.curator.v1.RulePolicy:\x02\x38\x01\x1a-\n\x0bParamsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"\xa9\x01\n\x06Policy\x12\'\n\tdedup_key\x18\x01 \x01(\x0e\x32\x14.curator.v1.DedupKey\x12.\n\x06\x63hecks\x18\x02 \x03(\x0b\x32\x1e.curator.v1.Policy.ChecksEntry\x1a\x46\n\x0b\x43hecksEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12&\n\x05value\x18\x02 \x01(\x0b\x32\x17.curator.v1.CheckPolicy:\x02\x38\x01\"\x9b\x01\n\nCollection\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\"\n\x06policy\x18\x02 \x01(\x0b\x32\x12.curator.v1.Policy\x12\x16\n\x0epolicy_version\x18\x03 \x01(\x03\x12/\n\x0b\x63reate_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nkept_count\x18\x05 \x01(\x03\"K\n\x17\x43reateCollectionRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\"\n\x06policy\x18\x02 \x01(\x0b\x32\x12.curator.v1.Policy\"$\n\x14GetCollectionRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x18\n\x16ListCollectionsRequest\"F\n\x17ListCollectionsResponse\x12+\n\x0b\x63ollections\x18\x01 \x03(\x0b\x32\x16.curator.v1.Collection\"G\n\x13UpdatePolicyRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\"\n\x06policy\x18\x02 \x01(\x0b\x32\x12.curator.v1.Policy\"\xad\x01\n\x0fGetStatsRequest\x12\x12\n\ncollection\x18\x01 \x01(\t\x12.\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0e\x62ucket_seconds\x18\x04 \x01(\x03\x12\x10\n\x08group_by\x18\x05 \x01(\t\"J\n\rVerdictCounts\x12\x0c\n\x04keep\x18\x01 \x01(\x03\x12\x0c\n\x04\x64rop\x18\x02 \x01(\x03\x12\x0e\n\x06review\x18\x03 \x01(\x03\x12\r\n\x05total\x18\x04 \x01(\x03\"E\n\x0bGroupCounts\x12\x0b\n\x03key\x18\x01 \x01(\t\x12)\n\x06\x63ounts\x18\x02 \x01(\x0b\x32\x19.curator.v1.VerdictCounts\"g\n\nTimeBucket\x12.\n\nstart_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x06\x63ounts\x18\x02 \x01(\x0b\x32\x19.curator.v1.VerdictCounts\"\x85\x03\n\x10GetStatsResponse\x12)\n\x06totals\x18\x01 \x01(\x0b\x32\x19.curator.v1.VerdictCounts\x12=\n\tby_reason\x18\x02 \x03(\x0b\x32*.curator.v1.GetStatsResponse.ByReasonEntry\x12;\n\x08\x62y_check\x18\x03 \x03(\x0b\x32).curator.v1.GetStatsResponse.ByCheckEntry\x12)\n\x08\x62y_group\x18\x04 \x03(\x0b\x32\x17.curator.v1.GroupCounts\x12&\n\x06series\x18\x05 \x03(\x0b\x32\x16.curator.v1.TimeBucket\x12\x16\n\x0e\x62ucket_seconds\x18\x06 \x01(\x03\x1a/\n\rByReasonEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\x1a.\n\x0c\x42yCheckEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01*B\n\x07Verdict\x12\x17\n\x13VERDICT_UNSPECIFIED\x10\x00\x12\x08\n\x04KEEP\x10\x01\x12\x08\n\x04\x44ROP\x10\x02\x12\n\n\x06REVIEW\x10\x03*U\n\x06\x41\x63tion\x12\x16\n\x12\x41\x43TION_UNSPECIFIED\x10\x00\x12\x0f\n\x0b\x41\x43TION_DROP\x10\x01\x12\x11\n\rACTION_REVIEW\x10\x02\x12\x0f\n\x0b\x41\x43TION_FLAG\x10\x03*i\n\x08\x44\x65\x64upKey\x12\x19\n\x15\x44\x45\x44UP_KEY_UNSPECIFIED\x10\x00\x12\x14\n\x10\x44\x45\x44UP_KEY_SAMPLE\x10\x01\x12\x14\n\x10\x44\x45\x44UP_KEY_PROMPT\x10\x02\x12\x16\n\x12\x44\x45\x44UP_KEY_RESPONSE\x10\x03\x32\xa4\x04\n\x0e\x43uratorService\x12?\n\x06\x46ilter\x12\x19.curator.v1.FilterRequest\x1a\x1a.curator.v1.FilterResponse\x12I\n\x0c\x46ilterStream\x12\x19.curator.v1.FilterRequest\x1a\x1a.curator.v1.FilterResponse(\x01\x30\x01\x12\x45\n\x08GetStats\x12\x1b.curator.v1.GetStatsRequest\x1a\x1c.curator.v1.GetStatsResponse\x12O\n\x10\x43reateCollection\x12#.curator.v1.CreateCollectionRequest\x1a\x16.curator.v1.Collection\x12I\n\rGetCollection\x12 .curator.v1.GetCollectionRequest\x1a\x16.curator.v1.Collection\x12Z\n\x0fListCollections\x12\".curator.v1.ListCollectionsRequest\x1a#.curator.v1.ListCollectionsResponse\x12G\n\x0cUpdatePolicy\x12\x1f.curator.v1.UpdatePolicyRequest\x1a\x16.curator.v1.Collectionb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n curator/v1/curator_service.proto\x12\ncurator.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/rpc/status.proto\"(\n\x07Message\x12\x0c\n\x04role\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\t\"\xb5\x02\n\x06Sample\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\x04text\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x18\n\x0binstruction\x18\x03 \x01(\tH\x01\x88\x01\x01\x12\x12\n\x05input\x18\x04 \x01(\tH\x02\x88\x01\x01\x12\x13\n\x06output\x18\x05 \x01(\tH\x03\x88\x01\x01\x12%\n\x08messages\x18\x06 \x03(\x0b\x32\x13.curator.v1.Message\x12\x0f\n\x07\x63ontext\x18\x07 \x03(\t\x12\x32\n\x08metadata\x18\x08 \x03(\x0b\x32 .curator.v1.Sample.MetadataEntry\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x07\n\x05_textB\x0e\n\x0c_instructionB\x08\n\x06_inputB\t\n\x07_output\"l\n\rFilterRequest\x12\x12\n\ncollection\x18\x01 \x01(\t\x12#\n\x07samples\x18\x02 \x03(\x0b\x32\x12.curator.v1.Sample\x12\x0f\n\x07\x64ry_run\x18\x03 \x01(\x08\x12\x11\n\tscore_all\x18\x04 \x01(\x08\"\x90\x01\n\x06Reason\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\r\n\x05\x63heck\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\x12\r\n\x05score\x18\x04 \x01(\x01\x12\x11\n\tthreshold\x18\x05 \x01(\x01\x12\x12\n\nmatched_id\x18\x06 \x01(\t\x12\"\n\x06\x61\x63tion\x18\x07 \x01(\x0e\x32\x12.curator.v1.Action\"\xe1\x01\n\x08\x44\x65\x63ision\x12\x11\n\tsample_id\x18\x01 \x01(\t\x12$\n\x07verdict\x18\x02 \x01(\x0e\x32\x13.curator.v1.Verdict\x12#\n\x07reasons\x18\x03 \x03(\x0b\x32\x12.curator.v1.Reason\x12\x30\n\x06scores\x18\x04 \x03(\x0b\x32 .curator.v1.Decision.ScoresEntry\x12\x16\n\x0epolicy_version\x18\x05 \x01(\x03\x1a-\n\x0bScoresEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"\\\n\x0e\x46ilterResponse\x12\'\n\tdecisions\x18\x01 \x03(\x0b\x32\x14.curator.v1.Decision\x12!\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x12.google.rpc.Status\"w\n\nRulePolicy\x12\x11\n\tthreshold\x18\x01 \x01(\x01\x12\"\n\x06\x61\x63tion\x18\x02 \x01(\x0e\x32\x12.curator.v1.Action\x12\x1d\n\x10review_threshold\x18\x03 \x01(\x01H\x00\x88\x01\x01\x42\x13\n\x11_review_threshold\"\x8c\x02\n\x0b\x43heckPolicy\x12\x14\n\x07\x65nabled\x18\x01 \x01(\x08H\x00\x88\x01\x01\x12\x31\n\x05rules\x18\x02 \x03(\x0b\x32\".curator.v1.CheckPolicy.RulesEntry\x12\x33\n\x06params\x18\x03 \x03(\x0b\x32#.curator.v1.CheckPolicy.ParamsEntry\x1a\x44\n\nRulesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12%\n\x05value\x18\x02 \x01(\x0b\x32\x16.curator.v1.RulePolicy:\x02\x38\x01\x1a-\n\x0bParamsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x42\n\n\x08_enabled\"\xa9\x01\n\x06Policy\x12\'\n\tdedup_key\x18\x01 \x01(\x0e\x32\x14.curator.v1.DedupKey\x12.\n\x06\x63hecks\x18\x02 \x03(\x0b\x32\x1e.curator.v1.Policy.ChecksEntry\x1a\x46\n\x0b\x43hecksEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12&\n\x05value\x18\x02 \x01(\x0b\x32\x17.curator.v1.CheckPolicy:\x02\x38\x01\"\x9b\x01\n\nCollection\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\"\n\x06policy\x18\x02 \x01(\x0b\x32\x12.curator.v1.Policy\x12\x16\n\x0epolicy_version\x18\x03 \x01(\x03\x12/\n\x0b\x63reate_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nkept_count\x18\x05 \x01(\x03\"K\n\x17\x43reateCollectionRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\"\n\x06policy\x18\x02 \x01(\x0b\x32\x12.curator.v1.Policy\"$\n\x14GetCollectionRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x18\n\x16ListCollectionsRequest\"F\n\x17ListCollectionsResponse\x12+\n\x0b\x63ollections\x18\x01 \x03(\x0b\x32\x16.curator.v1.Collection\"G\n\x13UpdatePolicyRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\"\n\x06policy\x18\x02 \x01(\x0b\x32\x12.curator.v1.Policy\"\xad\x01\n\x0fGetStatsRequest\x12\x12\n\ncollection\x18\x01 \x01(\t\x12.\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0e\x62ucket_seconds\x18\x04 \x01(\x03\x12\x10\n\x08group_by\x18\x05 \x01(\t\"J\n\rVerdictCounts\x12\x0c\n\x04keep\x18\x01 \x01(\x03\x12\x0c\n\x04\x64rop\x18\x02 \x01(\x03\x12\x0e\n\x06review\x18\x03 \x01(\x03\x12\r\n\x05total\x18\x04 \x01(\x03\"E\n\x0bGroupCounts\x12\x0b\n\x03key\x18\x01 \x01(\t\x12)\n\x06\x63ounts\x18\x02 \x01(\x0b\x32\x19.curator.v1.VerdictCounts\"g\n\nTimeBucket\x12.\n\nstart_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x06\x63ounts\x18\x02 \x01(\x0b\x32\x19.curator.v1.VerdictCounts\"\x85\x03\n\x10GetStatsResponse\x12)\n\x06totals\x18\x01 \x01(\x0b\x32\x19.curator.v1.VerdictCounts\x12=\n\tby_reason\x18\x02 \x03(\x0b\x32*.curator.v1.GetStatsResponse.ByReasonEntry\x12;\n\x08\x62y_check\x18\x03 \x03(\x0b\x32).curator.v1.GetStatsResponse.ByCheckEntry\x12)\n\x08\x62y_group\x18\x04 \x03(\x0b\x32\x17.curator.v1.GroupCounts\x12&\n\x06series\x18\x05 \x03(\x0b\x32\x16.curator.v1.TimeBucket\x12\x16\n\x0e\x62ucket_seconds\x18\x06 \x01(\x03\x1a/\n\rByReasonEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\x1a.\n\x0c\x42yCheckEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01*B\n\x07Verdict\x12\x17\n\x13VERDICT_UNSPECIFIED\x10\x00\x12\x08\n\x04KEEP\x10\x01\x12\x08\n\x04\x44ROP\x10\x02\x12\n\n\x06REVIEW\x10\x03*U\n\x06\x41\x63tion\x12\x16\n\x12\x41\x43TION_UNSPECIFIED\x10\x00\x12\x0f\n\x0b\x41\x43TION_DROP\x10\x01\x12\x11\n\rACTION_REVIEW\x10\x02\x12\x0f\n\x0b\x41\x43TION_FLAG\x10\x03*i\n\x08\x44\x65\x64upKey\x12\x19\n\x15\x44\x45\x44UP_KEY_UNSPECIFIED\x10\x00\x12\x14\n\x10\x44\x45\x44UP_KEY_SAMPLE\x10\x01\x12\x14\n\x10\x44\x45\x44UP_KEY_PROMPT\x10\x02\x12\x16\n\x12\x44\x45\x44UP_KEY_RESPONSE\x10\x03\x32\xa4\x04\n\x0e\x43uratorService\x12?\n\x06\x46ilter\x12\x19.curator.v1.FilterRequest\x1a\x1a.curator.v1.FilterResponse\x12I\n\x0c\x46ilterStream\x12\x19.curator.v1.FilterRequest\x1a\x1a.curator.v1.FilterResponse(\x01\x30\x01\x12\x45\n\x08GetStats\x12\x1b.curator.v1.GetStatsRequest\x1a\x1c.curator.v1.GetStatsResponse\x12O\n\x10\x43reateCollection\x12#.curator.v1.CreateCollectionRequest\x1a\x16.curator.v1.Collection\x12I\n\rGetCollection\x12 .curator.v1.GetCollectionRequest\x1a\x16.curator.v1.Collection\x12Z\n\x0fListCollections\x12\".curator.v1.ListCollectionsRequest\x1a#.curator.v1.ListCollectionsResponse\x12G\n\x0cUpdatePolicy\x12\x1f.curator.v1.UpdatePolicyRequest\x1a\x16.curator.v1.Collectionb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -47,12 +47,12 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETSTATSRESPONSE_BYREASONENTRY']._serialized_options = b'8\001'
   _globals['_GETSTATSRESPONSE_BYCHECKENTRY']._loaded_options = None
   _globals['_GETSTATSRESPONSE_BYCHECKENTRY']._serialized_options = b'8\001'
-  _globals['_VERDICT']._serialized_start=2850
-  _globals['_VERDICT']._serialized_end=2916
-  _globals['_ACTION']._serialized_start=2918
-  _globals['_ACTION']._serialized_end=3003
-  _globals['_DEDUPKEY']._serialized_start=3005
-  _globals['_DEDUPKEY']._serialized_end=3110
+  _globals['_VERDICT']._serialized_start=2867
+  _globals['_VERDICT']._serialized_end=2933
+  _globals['_ACTION']._serialized_start=2935
+  _globals['_ACTION']._serialized_end=3020
+  _globals['_DEDUPKEY']._serialized_start=3022
+  _globals['_DEDUPKEY']._serialized_end=3127
   _globals['_MESSAGE']._serialized_start=106
   _globals['_MESSAGE']._serialized_end=146
   _globals['_SAMPLE']._serialized_start=149
@@ -72,41 +72,41 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_RULEPOLICY']._serialized_start=1039
   _globals['_RULEPOLICY']._serialized_end=1158
   _globals['_CHECKPOLICY']._serialized_start=1161
-  _globals['_CHECKPOLICY']._serialized_end=1412
-  _globals['_CHECKPOLICY_RULESENTRY']._serialized_start=1297
-  _globals['_CHECKPOLICY_RULESENTRY']._serialized_end=1365
-  _globals['_CHECKPOLICY_PARAMSENTRY']._serialized_start=1367
-  _globals['_CHECKPOLICY_PARAMSENTRY']._serialized_end=1412
-  _globals['_POLICY']._serialized_start=1415
-  _globals['_POLICY']._serialized_end=1584
-  _globals['_POLICY_CHECKSENTRY']._serialized_start=1514
-  _globals['_POLICY_CHECKSENTRY']._serialized_end=1584
-  _globals['_COLLECTION']._serialized_start=1587
-  _globals['_COLLECTION']._serialized_end=1742
-  _globals['_CREATECOLLECTIONREQUEST']._serialized_start=1744
-  _globals['_CREATECOLLECTIONREQUEST']._serialized_end=1819
-  _globals['_GETCOLLECTIONREQUEST']._serialized_start=1821
-  _globals['_GETCOLLECTIONREQUEST']._serialized_end=1857
-  _globals['_LISTCOLLECTIONSREQUEST']._serialized_start=1859
-  _globals['_LISTCOLLECTIONSREQUEST']._serialized_end=1883
-  _globals['_LISTCOLLECTIONSRESPONSE']._serialized_start=1885
-  _globals['_LISTCOLLECTIONSRESPONSE']._serialized_end=1955
-  _globals['_UPDATEPOLICYREQUEST']._serialized_start=1957
-  _globals['_UPDATEPOLICYREQUEST']._serialized_end=2028
-  _globals['_GETSTATSREQUEST']._serialized_start=2031
-  _globals['_GETSTATSREQUEST']._serialized_end=2204
-  _globals['_VERDICTCOUNTS']._serialized_start=2206
-  _globals['_VERDICTCOUNTS']._serialized_end=2280
-  _globals['_GROUPCOUNTS']._serialized_start=2282
-  _globals['_GROUPCOUNTS']._serialized_end=2351
-  _globals['_TIMEBUCKET']._serialized_start=2353
-  _globals['_TIMEBUCKET']._serialized_end=2456
-  _globals['_GETSTATSRESPONSE']._serialized_start=2459
-  _globals['_GETSTATSRESPONSE']._serialized_end=2848
-  _globals['_GETSTATSRESPONSE_BYREASONENTRY']._serialized_start=2753
-  _globals['_GETSTATSRESPONSE_BYREASONENTRY']._serialized_end=2800
-  _globals['_GETSTATSRESPONSE_BYCHECKENTRY']._serialized_start=2802
-  _globals['_GETSTATSRESPONSE_BYCHECKENTRY']._serialized_end=2848
-  _globals['_CURATORSERVICE']._serialized_start=3113
-  _globals['_CURATORSERVICE']._serialized_end=3661
+  _globals['_CHECKPOLICY']._serialized_end=1429
+  _globals['_CHECKPOLICY_RULESENTRY']._serialized_start=1302
+  _globals['_CHECKPOLICY_RULESENTRY']._serialized_end=1370
+  _globals['_CHECKPOLICY_PARAMSENTRY']._serialized_start=1372
+  _globals['_CHECKPOLICY_PARAMSENTRY']._serialized_end=1417
+  _globals['_POLICY']._serialized_start=1432
+  _globals['_POLICY']._serialized_end=1601
+  _globals['_POLICY_CHECKSENTRY']._serialized_start=1531
+  _globals['_POLICY_CHECKSENTRY']._serialized_end=1601
+  _globals['_COLLECTION']._serialized_start=1604
+  _globals['_COLLECTION']._serialized_end=1759
+  _globals['_CREATECOLLECTIONREQUEST']._serialized_start=1761
+  _globals['_CREATECOLLECTIONREQUEST']._serialized_end=1836
+  _globals['_GETCOLLECTIONREQUEST']._serialized_start=1838
+  _globals['_GETCOLLECTIONREQUEST']._serialized_end=1874
+  _globals['_LISTCOLLECTIONSREQUEST']._serialized_start=1876
+  _globals['_LISTCOLLECTIONSREQUEST']._serialized_end=1900
+  _globals['_LISTCOLLECTIONSRESPONSE']._serialized_start=1902
+  _globals['_LISTCOLLECTIONSRESPONSE']._serialized_end=1972
+  _globals['_UPDATEPOLICYREQUEST']._serialized_start=1974
+  _globals['_UPDATEPOLICYREQUEST']._serialized_end=2045
+  _globals['_GETSTATSREQUEST']._serialized_start=2048
+  _globals['_GETSTATSREQUEST']._serialized_end=2221
+  _globals['_VERDICTCOUNTS']._serialized_start=2223
+  _globals['_VERDICTCOUNTS']._serialized_end=2297
+  _globals['_GROUPCOUNTS']._serialized_start=2299
+  _globals['_GROUPCOUNTS']._serialized_end=2368
+  _globals['_TIMEBUCKET']._serialized_start=2370
+  _globals['_TIMEBUCKET']._serialized_end=2473
+  _globals['_GETSTATSRESPONSE']._serialized_start=2476
+  _globals['_GETSTATSRESPONSE']._serialized_end=2865
+  _globals['_GETSTATSRESPONSE_BYREASONENTRY']._serialized_start=2770
+  _globals['_GETSTATSRESPONSE_BYREASONENTRY']._serialized_end=2817
+  _globals['_GETSTATSRESPONSE_BYCHECKENTRY']._serialized_start=2819
+  _globals['_GETSTATSRESPONSE_BYCHECKENTRY']._serialized_end=2865
+  _globals['_CURATORSERVICE']._serialized_start=3130
+  _globals['_CURATORSERVICE']._serialized_end=3678
 # @@protoc_insertion_point(module_scope)

@@ -242,3 +242,27 @@ def test_stats_by_verdict_reason_check_group_and_series(stub: pb_grpc.CuratorSer
     assert stats.bucket_seconds == 60
     everything = stub.GetStats(pb.GetStatsRequest())
     assert everything.totals.total == 3
+
+
+def test_check_named_without_enabled_stays_enabled(stub: pb_grpc.CuratorServiceStub) -> None:
+    policy = pb.Policy()
+    policy.checks["near_duplicate"].rules["NEAR_DUPLICATE"].threshold = 0.9
+    created = stub.CreateCollection(pb.CreateCollectionRequest(name="implicit", policy=policy))
+    assert created.policy.checks["near_duplicate"].enabled
+    policy.checks["exact_duplicate"].enabled = False
+    updated = stub.UpdatePolicy(pb.UpdatePolicyRequest(name="implicit", policy=policy))
+    assert not updated.policy.checks["exact_duplicate"].enabled
+
+
+def test_update_of_threshold_alone_keeps_index_params(stub: pb_grpc.CuratorServiceStub) -> None:
+    policy = pb.Policy()
+    policy.checks["near_duplicate"].rules["NEAR_DUPLICATE"].threshold = 0.6
+    updated = stub.UpdatePolicy(pb.UpdatePolicyRequest(name="c", policy=policy))
+    near = updated.policy.checks["near_duplicate"]
+    assert near.rules["NEAR_DUPLICATE"].threshold == pytest.approx(0.6)
+    assert near.params["lsh_threshold"] == pytest.approx(0.8)  # fixed at creation
+    policy.checks["near_duplicate"].params["num_perm"] = 64
+    with pytest.raises(grpc.RpcError) as info:
+        stub.UpdatePolicy(pb.UpdatePolicyRequest(name="c", policy=policy))
+    assert info.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "create a new collection" in (info.value.details() or "")

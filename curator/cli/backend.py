@@ -1,0 +1,107 @@
+"""Where a command's work happens: an in-process Curator on a data dir, or a server via CuratorClient.
+
+Both speak domain objects, so every command is written once.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Protocol
+
+from curator.api.client import CuratorClient
+from curator.domain.decision import Decision
+from curator.domain.policy import Policy
+from curator.domain.validation import SampleInput
+from curator.errors import AlreadyExists, InvalidArgument, NotFound
+from curator.service import CollectionInfo, Curator
+from curator.settings import Settings
+from curator.state.store import Stats, StatsQuery
+
+
+class Backend(Protocol):
+    """What the CLI needs of curator; both :class:`Curator` and :class:`CuratorClient` provide it."""
+
+    def create_collection(self, name: str, policy: Policy | None = None) -> CollectionInfo: ...
+
+    def get_collection(self, name: str) -> CollectionInfo: ...
+
+    def list_collections(self) -> list[CollectionInfo]: ...
+
+    def filter(
+        self,
+        collection: str,
+        samples: Sequence[SampleInput],
+        *,
+        dry_run: bool = False,
+        score_all: bool = False,
+    ) -> list[Decision]: ...
+
+    def stats(self, query: StatsQuery) -> Stats: ...
+
+    def close(self) -> None: ...
+
+
+def load_settings(config: Path | None, data_dir: Path | None) -> Settings:
+    """Settings with only the flags that were given as overrides (None ones are dropped by Settings.load)."""
+    return Settings.load(config, data_dir=data_dir)
+
+
+@contextmanager
+def open_backend(settings: Settings, server: str | None) -> Iterator[Backend]:
+    """A client for ``server``, else a Curator on ``settings.data_dir``; closed (state flushed) on exit."""
+    backend: Backend = CuratorClient(server) if server else Curator(settings)
+    try:
+        yield backend
+    finally:
+        _close_shielded(backend.close)
+
+
+def _close_shielded(close: Callable[[], None]) -> None:
+    """Close with Ctrl-C ignored, so a second Ctrl-C cannot cut a state flush short."""
+    if threading.current_thread() is not threading.main_thread():
+        close()
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        close()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def filter_batches(
+    backend: Backend,
+    collection: str,
+    batches: Iterable[Sequence[SampleInput]],
+    *,
+    dry_run: bool,
+    score_all: bool,
+) -> Iterator[list[Decision] | InvalidArgument]:
+    """One result per batch, in order; a rejected batch yields its InvalidArgument and the run goes on.
+
+    Against a server this is one FilterStream; in-process, one Curator.filter call per batch.
+    """
+    if isinstance(backend, CuratorClient):
+        yield from backend.filter_stream(collection, batches, dry_run=dry_run, score_all=score_all)
+        return
+    for batch in batches:
+        try:
+            yield backend.filter(collection, batch, dry_run=dry_run, score_all=score_all)
+        except InvalidArgument as err:
+            yield err
+
+
+def ensure_collection(backend: Backend, name: str, create: bool) -> tuple[CollectionInfo, bool]:
+    """The collection, created with the default policy when missing and ``create``; True if it was created."""
+    try:
+        return backend.get_collection(name), False
+    except NotFound:
+        if not create:
+            raise
+    try:
+        return backend.create_collection(name), True
+    except AlreadyExists:  # created concurrently by someone else: fine
+        return backend.get_collection(name), False

@@ -1,0 +1,399 @@
+"""The ``curator`` command (console script ``curator = curator.cli.main:app``).
+
+Every command but ``serve`` runs in-process on ``--data-dir`` by default, or
+against a running server with ``--server HOST:PORT``; the results are the same.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import tomllib
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+import pydantic
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from curator.cli.backend import ensure_collection, load_settings, open_backend
+from curator.cli.filtering import FilterRun, Outputs
+from curator.cli.io import InputError, JsonlWriter, open_input
+from curator.cli.render import (
+    collections_table,
+    parse_duration,
+    parse_when,
+    stats_json,
+    stats_tables,
+    summary_table,
+)
+from curator.domain.policy import Policy
+from curator.errors import CuratorError, InvalidArgument, NotFound
+from curator.settings import Settings
+from curator.state.store import StatsQuery
+
+app = typer.Typer(
+    name="curator",
+    help="Filter synthetic LLM training data: every sample gets keep, drop or review, with reasons.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+collections_app = typer.Typer(help="Create, list and show collections.", no_args_is_help=True)
+app.add_typer(collections_app, name="collections")
+
+EXIT_INTERRUPTED = 130
+
+DataDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        help="Indexes and decision store of in-process runs (default: settings data_dir, ./curator-data).",
+    ),
+]
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", help="TOML settings file (also CURATOR_CONFIG).", dir_okay=False)
+]
+ServerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--server", help="HOST:PORT of a running curator server; default: run in-process on --data-dir."
+    ),
+]
+CollectionOption = Annotated[str, typer.Option("--collection", "-c", help="Collection to use.")]
+
+
+def _err_console() -> Console:
+    """stderr, with no markup parsing: messages carry field paths like samples[3]."""
+    return Console(stderr=True, markup=False, highlight=False, soft_wrap=True)
+
+
+@contextmanager
+def _domain_errors(console: Console) -> Iterator[None]:
+    """Expected failures become a one-line message (one line per violation) and exit code 1."""
+    try:
+        yield
+    except InvalidArgument as err:
+        console.print("error: invalid argument")
+        for v in err.violations:
+            console.print(f"  {v.field}: {v.description}" if v.field else f"  {v.description}")
+        raise typer.Exit(1) from None
+    except (CuratorError, InputError, FileNotFoundError) as err:
+        console.print(f"error: {err}")
+        raise typer.Exit(1) from None
+    except pydantic.ValidationError as err:
+        console.print(f"error: invalid settings or policy ({err.error_count()} problems)")
+        for e in err.errors():
+            console.print(f"  {'.'.join(str(p) for p in e['loc'])}: {e['msg']}")
+        raise typer.Exit(1) from None
+
+
+# ---------------------------------------------------------------- serve
+
+
+@app.command()
+def serve(
+    port: Annotated[int | None, typer.Option("--port", help="Port to listen on; 0 picks a free one.")] = None,
+    host: Annotated[str | None, typer.Option("--host", help="Address to bind.")] = None,
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Run the gRPC server until SIGTERM or Ctrl-C, then drain in-flight calls and flush state."""
+    logging.basicConfig(
+        level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    from curator.api.server import serve as run_server
+
+    console = _err_console()
+    with _domain_errors(console):
+        server = {k: v for k, v in (("port", port), ("host", host)) if v is not None}
+        settings = Settings.load(config, data_dir=data_dir, server=server or None)
+        run_server(settings)
+
+
+# ---------------------------------------------------------------- filter
+
+
+@app.command("filter")
+def filter_command(
+    input: Annotated[
+        Path,
+        typer.Argument(
+            help="JSONL (.jsonl/.json: an object per line), a .json array, or .parquet; - reads stdin.",
+            show_default=False,
+        ),
+    ],
+    decisions: Annotated[
+        Path,
+        typer.Option("--decisions", help="Write one decision per valid record here (JSONL).", dir_okay=False),
+    ],
+    collection: CollectionOption = "default",
+    kept: Annotated[Path | None, typer.Option("--kept", help="Input records that were kept.")] = None,
+    dropped: Annotated[
+        Path | None, typer.Option("--dropped", help="Input records that were dropped.")
+    ] = None,
+    review: Annotated[Path | None, typer.Option("--review", help="Input records sent to review.")] = None,
+    invalid: Annotated[Path | None, typer.Option("--invalid", help="Bad input lines, verbatim.")] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Decide without admitting or logging anything.")
+    ] = False,
+    score_all: Annotated[
+        bool, typer.Option("--score-all", help="Run every check on every sample (no short-circuit).")
+    ] = False,
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
+    server: ServerOption = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Samples per request.")] = 500,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Stop at the first bad line, with exit code 1.")
+    ] = False,
+    create: Annotated[
+        bool,
+        typer.Option("--create/--no-create", help="Create the collection (default policy) if it is missing."),
+    ] = True,
+) -> None:
+    """Filter a file of samples; write decisions, and optionally the records split by verdict.
+
+    Each record is one sample in one content shape: Alpaca (instruction, input,
+    output), chat (messages: a list of {role, content}), or text. Its id is the
+    record's "id" field; a record without one gets "line-N", N being its 1-based
+    line number (for a JSON array or Parquet file: its 1-based position), so
+    re-running the same file gives the same ids. "context" (list of strings) is
+    the grounding context; every other field goes to metadata (strings as they
+    are, other values as JSON), so that stats can group by it.
+
+    A bad line (not JSON, not an object, an invalid sample, or an id already
+    seen in this run) is reported on stderr as "line N: problem" and skipped,
+    unless --strict. Exit code: 0, 1 on --strict failure or error, 130 on Ctrl-C.
+    """
+    console = _err_console()
+    with _domain_errors(console):
+        settings = load_settings(config, data_dir)
+        if server is None and batch_size > settings.limits.max_batch:
+            raise typer.BadParameter(
+                f"{batch_size} is over limits.max_batch ({settings.limits.max_batch})",
+                param_hint="--batch-size",
+            )
+        source = open_input(input)
+        interrupted = False
+        failure: CuratorError | None = None
+        with ExitStack() as stack:
+            backend = stack.enter_context(open_backend(settings, server))
+            try:
+                _, created = ensure_collection(backend, collection, create)
+            except NotFound:
+                raise NotFound(
+                    f"collection {collection!r} does not exist: create it with"
+                    f" `curator collections create {collection}`, or drop --no-create"
+                ) from None
+            if created:
+                console.print(f"created collection {collection!r} with the default policy")
+            outputs = Outputs(
+                decisions=stack.enter_context(JsonlWriter(decisions)),
+                **{
+                    name: stack.enter_context(JsonlWriter(path))
+                    for name, path in (
+                        ("kept", kept),
+                        ("dropped", dropped),
+                        ("review", review),
+                        ("invalid", invalid),
+                    )
+                    if path is not None
+                },
+            )
+            progress = stack.enter_context(_progress(console))
+            task = progress.add_task(
+                f"filtering {'stdin' if str(input) == '-' else input.name}", total=source.total
+            )
+            run = FilterRun(
+                backend,
+                collection,
+                outputs,
+                settings.limits.limits(),
+                batch_size=batch_size,
+                dry_run=dry_run,
+                score_all=score_all,
+                strict=strict,
+                report=progress.console.print,
+                advance=lambda n: progress.advance(task, n),
+            )
+            try:
+                run.run(source.records)
+            except KeyboardInterrupt:
+                interrupted = True
+            except CuratorError as err:  # e.g. the server went away: show what was done, then the error
+                failure = err
+        title = f"curator filter → {collection}" + (" (dry run: nothing admitted)" if dry_run else "")
+        if interrupted:
+            title += " (interrupted)"
+        elif failure is not None:
+            title += " (failed)"
+        elif run.failed:
+            title += " (stopped at the first bad line: --strict)"
+        console.print(summary_table(run.counts, title))
+        if failure is not None:
+            raise failure
+    if interrupted:
+        raise typer.Exit(EXIT_INTERRUPTED)
+    if run.failed:
+        raise typer.Exit(1)
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    )
+
+
+# ---------------------------------------------------------------- stats
+
+
+@app.command()
+def stats(
+    collection: Annotated[
+        str | None, typer.Option("--collection", "-c", help="Only this collection (default: all).")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="Start: a duration ago (24h, 7d) or an ISO time.")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="End: a duration ago or an ISO time (default: now).")
+    ] = None,
+    bucket: Annotated[
+        str, typer.Option("--bucket", help="Width of the time-series buckets (e.g. 15m, 1h, 1d).")
+    ] = "1h",
+    group_by: Annotated[
+        str | None, typer.Option("--group-by", help="Metadata key to break totals down by, e.g. generator.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
+    server: ServerOption = None,
+) -> None:
+    """Rejection statistics from the decision log: totals, by reason, by check, by group, and over time."""
+    now = datetime.now(UTC)
+    try:
+        start = parse_when(since, now) if since else None
+    except ValueError as err:
+        raise typer.BadParameter(str(err), param_hint="--since") from None
+    try:
+        end = parse_when(until, now) if until else None
+    except ValueError as err:
+        raise typer.BadParameter(str(err), param_hint="--until") from None
+    try:
+        bucket_seconds = int(parse_duration(bucket).total_seconds())
+    except ValueError as err:
+        raise typer.BadParameter(str(err), param_hint="--bucket") from None
+    if bucket_seconds < 1:
+        raise typer.BadParameter("buckets are at least 1s wide", param_hint="--bucket")
+    query = StatsQuery(
+        collection=collection, start=start, end=end, bucket_seconds=bucket_seconds, group_by=group_by
+    )
+    console = _err_console()
+    with _domain_errors(console), open_backend(load_settings(config, data_dir), server) as backend:
+        result = backend.stats(query)
+    if as_json:
+        typer.echo(orjson.dumps(stats_json(result), option=orjson.OPT_INDENT_2).decode())
+        return
+    out = Console(highlight=False)
+    for table in stats_tables(result, group_by):
+        out.print(table)
+
+
+# ---------------------------------------------------------------- collections
+
+
+@collections_app.command("create")
+def collections_create(
+    name: Annotated[str, typer.Argument(help="Collection name: 1-64 of a-z, 0-9, _ . -", show_default=False)],
+    policy: Annotated[
+        Path | None,
+        typer.Option(
+            "--policy",
+            help="Policy file (.json or .toml); default: the server's default policy.",
+            dir_okay=False,
+        ),
+    ] = None,
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
+    server: ServerOption = None,
+) -> None:
+    """Create a collection; its dedup key and index parameters are fixed from now on."""
+    console = _err_console()
+    with _domain_errors(console):
+        chosen = load_policy(policy) if policy is not None else None
+        with open_backend(load_settings(config, data_dir), server) as backend:
+            info = backend.create_collection(name, chosen)
+    version, key = info.policy_version, info.policy.dedup_key
+    typer.echo(f"created collection {info.name} (policy version {version}, dedup key {key})")
+
+
+@collections_app.command("list")
+def collections_list(
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
+    server: ServerOption = None,
+) -> None:
+    """List collections with their policy version and how many samples they kept."""
+    console = _err_console()
+    with _domain_errors(console), open_backend(load_settings(config, data_dir), server) as backend:
+        infos = backend.list_collections()
+    Console(highlight=False).print(collections_table(infos))
+
+
+@collections_app.command("show")
+def collections_show(
+    name: Annotated[str, typer.Argument(help="Collection name.", show_default=False)],
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
+    server: ServerOption = None,
+) -> None:
+    """Print a collection's resolved policy as JSON (every check and rule, defaults filled in)."""
+    console = _err_console()
+    with _domain_errors(console), open_backend(load_settings(config, data_dir), server) as backend:
+        info = backend.get_collection(name)
+    console.print(f"collection {info.name}: policy version {info.policy_version}, {info.kept_count} kept")
+    typer.echo(orjson.dumps(info.policy.model_dump(mode="json"), option=orjson.OPT_INDENT_2).decode())
+
+
+def load_policy(path: Path) -> Policy:
+    """A Policy from JSON or TOML (by suffix; anything but .toml is read as JSON)."""
+    if not path.is_file():
+        raise FileNotFoundError(f"policy file {path} does not exist")
+    data: Any
+    if path.suffix.lower() == ".toml":
+        try:
+            data = tomllib.loads(path.read_text())
+        except tomllib.TOMLDecodeError as err:
+            raise InputError(f"{path}: not valid TOML ({err})") from err
+    else:
+        try:
+            data = orjson.loads(path.read_bytes())
+        except orjson.JSONDecodeError as err:
+            raise InputError(f"{path}: not valid JSON ({err})") from err
+    return Policy.model_validate(data)
+
+
+if __name__ == "__main__":
+    app()

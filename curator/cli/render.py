@@ -1,0 +1,170 @@
+"""How the CLI shows things: the filter summary, stats as tables or JSON, collections, time arguments."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from rich.table import Table
+
+from curator.cli.filtering import Counts
+from curator.service import CollectionInfo
+from curator.state.store import Stats, VerdictCounts
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$", re.IGNORECASE)
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+_EIGHTHS = " ▏▎▍▌▋▊▉█"
+BAR_WIDTH = 10
+
+
+# ---------------------------------------------------------------- time arguments
+
+
+def parse_duration(text: str) -> timedelta:
+    """``90s``, ``15m``, ``24h``, ``7d``, ``2w``; raises ValueError otherwise."""
+    m = _DURATION.match(text)
+    if not m:
+        raise ValueError(f"{text!r} is not a duration: use a number and one of s, m, h, d, w (e.g. 24h, 7d)")
+    return timedelta(seconds=float(m.group(1)) * _UNIT_SECONDS[m.group(2).lower()])
+
+
+def parse_when(text: str, now: datetime) -> datetime:
+    """A duration ago (``24h``), or an ISO 8601 time (UTC when it names no zone)."""
+    try:
+        return now - parse_duration(text)
+    except ValueError:
+        pass
+    try:
+        at = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(
+            f"{text!r} is neither a duration (24h, 7d) nor an ISO time (2024-05-01T12:00:00Z)"
+        ) from None
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+# ---------------------------------------------------------------- filter summary
+
+
+def summary_table(counts: Counts, title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    for name in ("read", "kept", "dropped", "review", "invalid", "samples/s"):
+        table.add_column(name, justify="right")
+    table.add_row(
+        str(counts.read),
+        str(counts.kept),
+        str(counts.dropped),
+        str(counts.review),
+        str(counts.invalid),
+        f"{counts.rate:,.0f}",
+    )
+    return table
+
+
+# ---------------------------------------------------------------- stats
+
+
+def bar(fraction: float, width: int = BAR_WIDTH) -> str:
+    """``fraction`` of ``width`` cells in block characters, to an eighth of a cell."""
+    fraction = min(max(fraction, 0.0), 1.0)
+    eighths = round(fraction * width * 8)
+    full, rest = divmod(eighths, 8)
+    return ("█" * full + (_EIGHTHS[rest] if rest else "")).ljust(width)
+
+
+def _rate(c: VerdictCounts) -> float:
+    return c.drop / c.total if c.total else 0.0
+
+
+def _counts_json(c: VerdictCounts) -> dict[str, int]:
+    return {"keep": c.keep, "drop": c.drop, "review": c.review, "total": c.total}
+
+
+def stats_json(s: Stats) -> dict[str, Any]:
+    """Stats as plain JSON: counts per verdict everywhere, series buckets by their ISO start time."""
+    return {
+        "totals": _counts_json(s.totals),
+        "by_reason": dict(sorted(s.by_reason.items())),
+        "by_check": dict(sorted(s.by_check.items())),
+        "by_group": {k: _counts_json(v) for k, v in sorted(s.by_group.items())},
+        "series": [{"start": start.astimezone(UTC).isoformat(), **_counts_json(c)} for start, c in s.series],
+        "bucket_seconds": s.bucket_seconds,
+    }
+
+
+def stats_tables(s: Stats, group_by: str | None) -> list[Table]:
+    """Totals, by reason, by check, by group (when asked) and the time series, each as a table."""
+    totals = Table(title="totals", title_justify="left")
+    for name in ("keep", "drop", "review", "total", "drop rate"):
+        totals.add_column(name, justify="right")
+    c = s.totals
+    totals.add_row(str(c.keep), str(c.drop), str(c.review), str(c.total), f"{_rate(c):.1%}")
+    tables = [totals]
+
+    for title, counts in (("by reason", s.by_reason), ("by check", s.by_check)):
+        t = Table(title=title, title_justify="left")
+        t.add_column("reason" if title == "by reason" else "check")
+        t.add_column("count", justify="right")
+        t.add_column("of decisions", justify="right")
+        for key, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+            t.add_row(key, str(n), f"{n / c.total:.1%}" if c.total else "-")
+        tables.append(t)
+
+    if group_by is not None:
+        t = Table(title=f"by {group_by}", title_justify="left")
+        t.add_column(group_by)
+        for name in ("keep", "drop", "review", "total", "drop rate"):
+            t.add_column(name, justify="right")
+        for key, g in sorted(s.by_group.items()):
+            t.add_row(
+                key or "(none)", str(g.keep), str(g.drop), str(g.review), str(g.total), f"{_rate(g):.1%}"
+            )
+        tables.append(t)
+
+    series = Table(title=f"series ({_bucket_label(s.bucket_seconds)} buckets, UTC)", title_justify="left")
+    series.add_column("start", no_wrap=True)
+    for name in ("keep", "drop", "review", "total"):
+        series.add_column(name, justify="right")
+    series.add_column("drop rate", justify="right")
+    series.add_column("", no_wrap=True)
+    for start, b in s.series:
+        series.add_row(
+            start.astimezone(UTC).strftime("%Y-%m-%d %H:%M"),
+            str(b.keep),
+            str(b.drop),
+            str(b.review),
+            str(b.total),
+            f"{_rate(b):.1%}",
+            bar(_rate(b)),
+        )
+    tables.append(series)
+    return tables
+
+
+def _bucket_label(seconds: int) -> str:
+    for unit, n in (("w", 7 * 86400), ("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % n == 0:
+            return f"{seconds // n}{unit}"
+    return f"{seconds}s"
+
+
+# ---------------------------------------------------------------- collections
+
+
+def collections_table(infos: list[CollectionInfo]) -> Table:
+    table = Table(title="collections", title_justify="left")
+    table.add_column("name")
+    table.add_column("policy version", justify="right")
+    table.add_column("kept", justify="right")
+    table.add_column("dedup key")
+    table.add_column("created (UTC)")
+    for info in sorted(infos, key=lambda i: i.name):
+        table.add_row(
+            info.name,
+            str(info.policy_version),
+            str(info.kept_count),
+            str(info.policy.dedup_key),
+            info.created_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"),
+        )
+    return table
