@@ -1,0 +1,1 @@
+"""Benchmarks of curator (run as scripts; see benchmarks/README.md)."""
