@@ -100,8 +100,7 @@ class DatasketchReferenceCheck(TimedNearDuplicateCheck):
     differ from curator's, so it must run against its own collection.
     """
 
-    def features(self, items: Sequence[Item], policy: CheckPolicy) -> dict[str, np.ndarray]:
-        t0 = time.perf_counter()
+    def signatures(self, items: Sequence[Item], shingles: list[np.ndarray], policy: CheckPolicy) -> np.ndarray:
         size = int(policy.params["shingle_size"])
         num_perm = int(policy.params["num_perm"])
         out = np.empty((len(items), num_perm), dtype=np.uint32)
@@ -113,8 +112,7 @@ class DatasketchReferenceCheck(TimedNearDuplicateCheck):
                 for i in range(len(toks) - n + 1):
                     m.update(" ".join(toks[i : i + n]).encode())
             out[row] = m.hashvalues
-        self.features_s += time.perf_counter() - t0
-        return {"signature": out}
+        return out
 
 
 # --------------------------------------------------------------------------- data sets

@@ -107,8 +107,9 @@ class DedupIndex(ABC):
 class IndexedCheck(Check):
     """A check scored against everything the collection kept, and earlier kept samples of the request.
 
-    Subclasses say how to turn a sample into feature columns and how to build
-    an index; the comparison logic, including within-request matching, lives here.
+    Subclasses say how to turn samples into feature columns, how to build an
+    index, and how to find similar pairs within a batch; the comparison logic,
+    including within-request matching, lives here.
     """
 
     score_name: ClassVar[str]
@@ -119,6 +120,12 @@ class IndexedCheck(Check):
 
     @abstractmethod
     def new_index(self, params: Mapping[str, float]) -> DedupIndex: ...
+
+    @abstractmethod
+    def pairs_within(
+        self, columns: Mapping[str, np.ndarray], policy: CheckPolicy
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Similar pairs among the rows of ``columns``: arrays (i, j, score) with i < j."""
 
     def describe(self, score: float) -> str:
         """Detail for the reason message."""
@@ -133,37 +140,39 @@ class IndexedCheck(Check):
             it.features[self.name] = {k: v[i] for k, v in columns.items()}
 
     def evaluate_batch(self, items: Sequence[Item], ctx: CheckContext) -> list[CheckResult]:
-        self.prepare(items, ctx.policy)
+        self.prepare([*ctx.pending, *items], ctx.policy)
         index = ctx.state.index(self.name)
-        kept = index.best_matches(stack(items, self.name)) if len(index) else [(0.0, -1)] * len(items)
-        scratch = self.new_index(ctx.policy.params)
-        earlier: list[Item] = []
-        if ctx.pending:
-            self.prepare(ctx.pending, ctx.policy)
-            scratch.add([str(it.position) for it in ctx.pending], stack(ctx.pending, self.name))
-            earlier.extend(ctx.pending)
+        columns = stack(items, self.name)
+        kept = index.best_matches(columns) if len(index) else [(0.0, -1)] * len(items)
+        # Rows: samples accepted earlier in this request (always alive), then this batch.
+        rows = [*ctx.pending, *items]
+        p = len(ctx.pending)
+        if p:
+            before = stack(ctx.pending, self.name)
+            columns = {k: np.concatenate([before[k], v]) for k, v in columns.items()}
+        ii, jj, scores = self.pairs_within(columns, ctx.policy)
+        earlier: dict[int, list[tuple[int, float]]] = {}
+        for i, j, s in zip(ii.tolist(), jj.tolist(), scores.tolist(), strict=True):
+            earlier.setdefault(j, []).append((i, s))
+        alive = [True] * p + [False] * len(items)
         results = []
-        for item, (score, row) in zip(items, kept, strict=True):
+        for k, (item, (score, row)) in enumerate(zip(items, kept, strict=True)):
             matched = index.id_of(row) if row >= 0 else ""
-            if len(scratch):
-                ((s_score, s_row),) = scratch.best_matches(stack([item], self.name))
-                if s_row >= 0 and s_score > score:
-                    score, other = s_score, earlier[s_row]
-                    matched = other.sample.id
-                    item.batch_matches.add(other.position)
-            results.append(
-                CheckResult(
-                    scores={self.score_name: score},
-                    evidence={self.score_name: Evidence(matched, self.describe(score))} if matched else {},
-                )
+            best_i, best_s = -1, -1.0
+            for i, s in earlier.get(p + k, ()):
+                if alive[i] and (s > best_s or (s == best_s and i < best_i)):
+                    best_i, best_s = i, s
+            if best_i >= 0 and best_s > score:
+                score, matched = best_s, rows[best_i].sample.id
+                item.batch_matches.add(rows[best_i].position)
+            result = CheckResult(
+                scores={self.score_name: score},
+                evidence={self.score_name: Evidence(matched, self.describe(score))} if matched else {},
             )
-            result = results[-1]
-            # A sample this check will drop anyway can never be kept, so later ones need not match it.
-            if not any(
-                r.action is Action.DROP for r in reasons_for(self.name, self.rules, ctx.policy, result)
-            ):
-                scratch.add([str(item.position)], stack([item], self.name))
-                earlier.append(item)
+            results.append(result)
+            # A sample this check drops can never be kept, so later ones need not match it.
+            reasons = reasons_for(self.name, self.rules, ctx.policy, result)
+            alive[p + k] = not any(r.action is Action.DROP for r in reasons)
         return results
 
 

@@ -69,3 +69,19 @@ class ExactDuplicateCheck(IndexedCheck):
 
     def new_index(self, params: Mapping[str, float]) -> DedupIndex:
         return ExactIndex()
+
+    def pairs_within(
+        self, columns: Mapping[str, np.ndarray], policy: CheckPolicy
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        first: dict[bytes, list[int]] = {}
+        ii: list[int] = []
+        jj: list[int] = []
+        for j, digest in enumerate(columns["digest"]):
+            key = digest.tobytes()
+            if key == _NO_KEY:
+                continue
+            earlier = first.setdefault(key, [])
+            ii += earlier
+            jj += [j] * len(earlier)
+            earlier.append(j)
+        return np.array(ii, dtype=np.int64), np.array(jj, dtype=np.int64), np.ones(len(ii))

@@ -1,8 +1,11 @@
-"""NEAR_DUPLICATE: MinHash LSH over word shingles, verified against stored signatures.
+"""NEAR_DUPLICATE: MinHash LSH over word shingles, candidates verified on stored sketches.
 
-The LSH (datasketch ``MinHashLSH``) only proposes candidates; each one is
-scored by comparing full signatures, and ``near_duplicate`` is the estimated
-Jaccard similarity to the closest kept sample.
+LSH bands (tuned by datasketch's optimiser) only propose candidates. Each
+candidate is then scored on a bottom-k sketch of the shingle hashes, which is
+the exact Jaccard of the two shingle sets whenever their union has at most
+``sketch_size`` shingles (most instruction data), and a low-variance estimate
+otherwise. ``near_duplicate`` is that Jaccard to the closest kept sample.
+With ``sketch_size = 0`` candidates are scored on the MinHash signatures.
 """
 
 from __future__ import annotations
@@ -10,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-from datasketch import MinHashLSH
 
 from curator.checks.base import DedupIndex, IndexedCheck, Item
-from curator.dedup.minhash import jaccard, lsh_params, shingle_hashes, signatures
+from curator.dedup.lsh import BandTable, best_per_query, pairs_within
+from curator.dedup.minhash import bottom_k, bottom_k_jaccard, lsh_params, shingle_hashes, signature_jaccard, signatures
 from curator.domain.decision import Action
 from curator.domain.normalize import words
 from curator.domain.policy import CheckPolicy, Rule, RulePolicy
@@ -22,51 +25,43 @@ from curator.domain.reasons import ReasonCode
 DEFAULT_THRESHOLD = 0.8
 
 
-class _Signature:
-    """The slice of datasketch's MinHash interface that MinHashLSH reads, without its per-object setup."""
-
-    __slots__ = ("hashvalues",)
-    scheme = "affine32"
-
-    def __init__(self, hashvalues: np.ndarray) -> None:
-        self.hashvalues = hashvalues
-
-    def __len__(self) -> int:
-        return len(self.hashvalues)
+def pair_scores(a: Mapping[str, np.ndarray], ia: np.ndarray, b: Mapping[str, np.ndarray], ib: np.ndarray) -> np.ndarray:
+    """Jaccard of the pairs (a[ia[k]], b[ib[k]]); 0 when either sample has no shingles."""
+    if not len(ia):
+        return np.empty(0)
+    na, nb = a["count"][ia], b["count"][ib]
+    if "sketch" in a:
+        scores = bottom_k_jaccard(a["sketch"][ia], na, b["sketch"][ib], nb)
+    else:
+        scores = signature_jaccard(a["signature"][ia], b["signature"][ib])
+    return np.where((na > 0) & (nb > 0), scores, 0.0)
 
 
 class MinHashIndex(DedupIndex):
+    """Kept samples' feature columns plus the LSH band table over their signatures."""
+
     def __init__(self, num_perm: int, lsh_threshold: float) -> None:
-        self.num_perm = num_perm
-        self._lsh = MinHashLSH(num_perm=num_perm, params=lsh_params(lsh_threshold, num_perm))
-        self._sigs = np.empty((64, num_perm), dtype=np.uint32)
+        self._bands = BandTable(*lsh_params(lsh_threshold, num_perm))
+        self._columns: dict[str, np.ndarray] = {}
         self._ids: list[str] = []
 
     def add(self, ids: Sequence[str], features: Mapping[str, np.ndarray]) -> None:
-        sigs = features["signature"]
-        start = len(self._ids)
-        need = start + len(ids)
-        if need > len(self._sigs):
-            grown = np.empty((max(need, 2 * len(self._sigs)), self.num_perm), dtype=np.uint32)
-            grown[:start] = self._sigs[:start]
-            self._sigs = grown
-        self._sigs[start:need] = sigs
+        start, need = len(self._ids), len(self._ids) + len(ids)
+        for name, column in features.items():
+            have = self._columns.get(name)
+            if have is None or need > len(have):
+                size = max(need, 2 * (0 if have is None else len(have)), 64)
+                grown = np.empty((size, *column.shape[1:]), dtype=column.dtype)
+                if have is not None:
+                    grown[:start] = have[:start]
+                self._columns[name] = have = grown
+            have[start:need] = column
         self._ids.extend(ids)
-        for offset, sig in enumerate(sigs):
-            self._lsh.insert(start + offset, _Signature(sig), check_duplication=False)
+        self._bands.add(features["signature"], start)
 
     def best_matches(self, features: Mapping[str, np.ndarray]) -> list[tuple[float, int]]:
-        out = []
-        for sig in features["signature"]:
-            candidates = self._lsh.query(_Signature(sig))
-            if not candidates:
-                out.append((0.0, -1))
-                continue
-            rows = np.fromiter(candidates, dtype=np.int64, count=len(candidates))
-            scores = jaccard(sig, self._sigs[rows])
-            best = int(np.argmax(scores))
-            out.append((float(scores[best]), int(rows[best])))
-        return out
+        q, r = self._bands.candidates(features["signature"])
+        return best_per_query(q, r, pair_scores(features, q, self._columns, r), len(features["signature"]))
 
     def id_of(self, row: int) -> str:
         return self._ids[row]
@@ -85,15 +80,13 @@ class NearDuplicateCheck(IndexedCheck):
             score="near_duplicate",
             threshold=DEFAULT_THRESHOLD,
             action=Action.DROP,
-            message=(
-                "near-duplicate of kept sample {matched_id}: estimated Jaccard {score:.3f} >= {threshold:.2f}"
-            ),
+            message="near-duplicate of kept sample {matched_id}: Jaccard {score:.3f} >= {threshold:.2f}",
         ),
     )
 
     def default_params(self) -> dict[str, float]:
         # lsh_threshold 0 means "tune the LSH bands for the rule's threshold at creation".
-        return {"num_perm": 128, "shingle_size": 3, "lsh_threshold": 0.0}
+        return {"num_perm": 128, "shingle_size": 3, "lsh_threshold": 0.0, "sketch_size": 256}
 
     def finalize_params(self, params: dict[str, float], rules: Mapping[str, RulePolicy]) -> dict[str, float]:
         if not params.get("lsh_threshold"):
@@ -109,12 +102,31 @@ class NearDuplicateCheck(IndexedCheck):
             problems.append("shingle_size must be an integer in [1, 10]")
         if not 0.0 < params["lsh_threshold"] <= 1.0:
             problems.append("lsh_threshold must be in (0.0, 1.0]")
+        if not (0 <= params["sketch_size"] <= 4096 and float(params["sketch_size"]).is_integer()):
+            problems.append("sketch_size must be an integer in [0, 4096] (0 scores on MinHash signatures)")
         return problems
 
     def features(self, items: Sequence[Item], policy: CheckPolicy) -> dict[str, np.ndarray]:
         size = int(policy.params["shingle_size"])
         shingles = [shingle_hashes(words(it.normalized_key), size) for it in items]
-        return {"signature": signatures(shingles, int(policy.params["num_perm"]))}
+        columns = {"signature": self.signatures(items, shingles, policy)}
+        k = int(policy.params["sketch_size"])
+        if k:
+            columns["sketch"], columns["count"] = bottom_k(shingles, k)
+        else:
+            columns["count"] = np.fromiter((len(s) for s in shingles), dtype=np.int32, count=len(shingles))
+        return columns
+
+    def signatures(self, items: Sequence[Item], shingles: list[np.ndarray], policy: CheckPolicy) -> np.ndarray:
+        """MinHash signatures of the shingle sets (a seam for the benchmark's per-shingle reference)."""
+        return signatures(shingles, int(policy.params["num_perm"]))
 
     def new_index(self, params: Mapping[str, float]) -> DedupIndex:
         return MinHashIndex(int(params["num_perm"]), float(params["lsh_threshold"]))
+
+    def pairs_within(
+        self, columns: Mapping[str, np.ndarray], policy: CheckPolicy
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        bands, rows = lsh_params(float(policy.params["lsh_threshold"]), int(policy.params["num_perm"]))
+        ii, jj = pairs_within(columns["signature"], bands, rows)
+        return ii, jj, pair_scores(columns, ii, columns, jj)

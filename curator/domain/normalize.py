@@ -5,14 +5,13 @@ from __future__ import annotations
 import re
 import unicodedata
 
-_WS = re.compile(r"\s+")
 # Word tokens for shingling: letters/digits runs; punctuation is not a word.
 _WORD = re.compile(r"\w+")
 
 
 def normalize(text: str) -> str:
     """NFKC, case-folded, whitespace runs folded to one space, trimmed."""
-    return _WS.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
 
 
 def words(normalized: str) -> list[str]:

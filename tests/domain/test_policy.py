@@ -16,7 +16,7 @@ def test_resolve_fills_every_check_and_rule() -> None:
     assert set(policy.checks) == {"empty", "exact_duplicate", "near_duplicate"}
     near = policy.checks["near_duplicate"]
     assert near.rules["NEAR_DUPLICATE"].threshold == 0.8
-    assert near.params == {"num_perm": 128, "shingle_size": 3, "lsh_threshold": 0.8}
+    assert near.params == {"num_perm": 128, "shingle_size": 3, "lsh_threshold": 0.8, "sketch_size": 256}
 
 
 def test_index_threshold_follows_the_rule_threshold_at_creation() -> None:
