@@ -100,7 +100,9 @@ class DatasketchReferenceCheck(TimedNearDuplicateCheck):
     differ from curator's, so it must run against its own collection.
     """
 
-    def signatures(self, items: Sequence[Item], shingles: list[np.ndarray], policy: CheckPolicy) -> np.ndarray:
+    def signatures(
+        self, items: Sequence[Item], shingles: list[np.ndarray], policy: CheckPolicy
+    ) -> np.ndarray:
         size = int(policy.params["shingle_size"])
         num_perm = int(policy.params["num_perm"])
         out = np.empty((len(items), num_perm), dtype=np.uint32)
@@ -172,12 +174,12 @@ def build_set(
 # --------------------------------------------------------------------------- the stage
 
 
-def make_policy(checks, threshold: float, num_perm: int, shingle_size: int) -> Policy:
+def make_policy(checks, threshold: float, num_perm: int, shingle_size: int, sketch_size: int) -> Policy:
     given = Policy(
         checks={
             "near_duplicate": CheckPolicy(
                 rules={str(ReasonCode.NEAR_DUPLICATE): RulePolicy(threshold=threshold)},
-                params={"num_perm": num_perm, "shingle_size": shingle_size},
+                params={"num_perm": num_perm, "shingle_size": shingle_size, "sketch_size": sketch_size},
             )
         }
     )
@@ -344,7 +346,7 @@ def measure(
     # otherwise sit in the heap (see run_stage on the garbage collector).
     # --repeat runs of each, interleaved so that drifts in machine speed hit both alike; the
     # medians are reported. Decisions are deterministic, so the first run's are scored.
-    policy_args = (args.threshold, args.num_perm, args.shingle_size)
+    policy_args = (args.threshold, args.num_perm, args.shingle_size, args.sketch_size)
     ours_s: list[float] = []
     ours_sig_s: list[float] = []
     ref_s: list[float] = []
@@ -424,6 +426,7 @@ def measure(
         "cpu": cpu,
         "num_perm": args.num_perm,
         "shingle_size": args.shingle_size,
+        "sketch_size": args.sketch_size,
         "lsh_bands": bands,
         "lsh_rows": rows,
         "batch_size": args.batch_size,
@@ -448,6 +451,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--sets", default="alpaca,alpaca_long", help="comma-separated: alpaca, alpaca_long")
     parser.add_argument("--num-perm", type=int, default=128)
     parser.add_argument("--shingle-size", type=int, default=3)
+    parser.add_argument(
+        "--sketch-size",
+        type=int,
+        default=256,
+        help="bottom-k verification sketch (0: verify on MinHash signatures)",
+    )
     parser.add_argument("--batch-size", type=int, default=1000, help="samples per Pipeline.run request")
     parser.add_argument(
         "--max-edit-rate", type=float, default=MAX_EDIT_RATE, help="edits per word, upper bound"

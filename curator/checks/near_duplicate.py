@@ -16,7 +16,14 @@ import numpy as np
 
 from curator.checks.base import DedupIndex, IndexedCheck, Item
 from curator.dedup.lsh import BandTable, best_per_query, pairs_within
-from curator.dedup.minhash import bottom_k, bottom_k_jaccard, lsh_params, shingle_hashes, signature_jaccard, signatures
+from curator.dedup.minhash import (
+    bottom_k,
+    bottom_k_jaccard,
+    lsh_params,
+    shingle_hashes,
+    signature_jaccard,
+    signatures,
+)
 from curator.domain.decision import Action
 from curator.domain.normalize import words
 from curator.domain.policy import CheckPolicy, Rule, RulePolicy
@@ -25,7 +32,9 @@ from curator.domain.reasons import ReasonCode
 DEFAULT_THRESHOLD = 0.8
 
 
-def pair_scores(a: Mapping[str, np.ndarray], ia: np.ndarray, b: Mapping[str, np.ndarray], ib: np.ndarray) -> np.ndarray:
+def pair_scores(
+    a: Mapping[str, np.ndarray], ia: np.ndarray, b: Mapping[str, np.ndarray], ib: np.ndarray
+) -> np.ndarray:
     """Jaccard of the pairs (a[ia[k]], b[ib[k]]); 0 when either sample has no shingles."""
     if not len(ia):
         return np.empty(0)
@@ -117,7 +126,9 @@ class NearDuplicateCheck(IndexedCheck):
             columns["count"] = np.fromiter((len(s) for s in shingles), dtype=np.int32, count=len(shingles))
         return columns
 
-    def signatures(self, items: Sequence[Item], shingles: list[np.ndarray], policy: CheckPolicy) -> np.ndarray:
+    def signatures(
+        self, items: Sequence[Item], shingles: list[np.ndarray], policy: CheckPolicy
+    ) -> np.ndarray:
         """MinHash signatures of the shingle sets (a seam for the benchmark's per-shingle reference)."""
         return signatures(shingles, int(policy.params["num_perm"]))
 

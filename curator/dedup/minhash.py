@@ -45,11 +45,26 @@ def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
     return _optimal_param(max(0.05, threshold - LSH_SLACK), num_perm, 0.1, 0.9)
 
 
+class _TokenHashes(dict[str, int]):
+    """xxh32 of each token, memoised: word frequencies are Zipfian, so most lookups hit (C speed)."""
+
+    limit = 1 << 21
+
+    def __missing__(self, token: str) -> int:
+        if len(self) >= self.limit:
+            self.clear()
+        value = self[token] = xxhash.xxh32_intdigest(token.encode())
+        return value
+
+
+_token_hashes = _TokenHashes()
+
+
 def shingle_hashes(tokens: Sequence[str], size: int) -> np.ndarray:
     """32-bit hashes of the word ``size``-grams of ``tokens`` (the whole text if shorter)."""
     if not tokens:
         return np.empty(0, dtype=_U32)
-    th = np.fromiter((xxhash.xxh32_intdigest(t.encode()) for t in tokens), dtype=np.uint64, count=len(tokens))
+    th = np.fromiter(map(_token_hashes.__getitem__, tokens), dtype=np.uint64, count=len(tokens))
     n = min(size, len(th))
     count = len(th) - n + 1
     h = th[:count].copy()

@@ -70,7 +70,12 @@ def test_create_with_a_policy_file(cli: Cli, tmp_path: Path, where: tuple[str, s
     assert policy["dedup_key"] == "response"
     near = policy["checks"]["near_duplicate"]
     assert near["rules"]["NEAR_DUPLICATE"] == {"threshold": 0.9, "action": "drop", "review_threshold": 0.7}
-    assert near["params"] == {"num_perm": 64.0, "shingle_size": 3.0, "lsh_threshold": 0.9, "sketch_size": 256.0}
+    assert near["params"] == {
+        "num_perm": 64.0,
+        "shingle_size": 3.0,
+        "lsh_threshold": 0.9,
+        "sketch_size": 256.0,
+    }
     assert policy["checks"]["exact_duplicate"]["rules"]["EXACT_DUPLICATE"]["threshold"] == 1.0
 
 
