@@ -27,6 +27,7 @@ proto: setup
 lint: setup
 	$(BIN)/ruff check curator tests benchmarks scripts
 	$(BIN)/ruff format --check curator tests benchmarks scripts
+	$(BIN)/mypy curator --ignore-missing-imports --exclude curator/v1
 
 bench: setup
 	$(BIN)/python benchmarks/dedup_benchmark.py

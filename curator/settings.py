@@ -31,28 +31,31 @@ class _Section(BaseModel):
 
 class ServerSettings(_Section):
     host: str = "127.0.0.1"
-    port: int = Field(50051, ge=0, le=65535, description="0 picks a free port")
-    max_workers: int = Field(16, ge=1, description="gRPC worker threads")
-    grace_seconds: float = Field(30.0, ge=0, description="in-flight requests get this long on SIGTERM")
-    max_message_mb: int = Field(128, ge=1, description="largest request accepted, in MiB")
+    port: int = Field(default=50051, ge=0, le=65535, description="0 picks a free port")
+    max_workers: int = Field(default=16, ge=1, description="gRPC worker threads")
+    grace_seconds: float = Field(
+        default=30.0, ge=0, description="in-flight requests get this long on SIGTERM"
+    )
+    max_message_mb: int = Field(default=128, ge=1, description="largest request accepted, in MiB")
 
 
 class StoreSettings(_Section):
     url: str | None = Field(
-        None, description="SQLAlchemy URL of the decision store; default sqlite:///<data_dir>/curator.db"
+        default=None,
+        description="SQLAlchemy URL of the decision store; default sqlite:///<data_dir>/curator.db",
     )
 
 
 class StateSettings(_Section):
-    fsync: bool = Field(True, description="fsync the admission log before a decision is returned")
+    fsync: bool = Field(default=True, description="fsync the admission log before a decision is returned")
     checkpoint_every: int = Field(
-        1000, ge=1, description="fold the log into a snapshot after this many batches"
+        default=1000, ge=1, description="fold the log into a snapshot after this many batches"
     )
 
 
 class LimitsSettings(_Section):
-    max_text_chars: int = Field(100_000, ge=1)
-    max_batch: int = Field(1_000, ge=1, le=100_000)
+    max_text_chars: int = Field(default=100_000, ge=1)
+    max_batch: int = Field(default=1_000, ge=1, le=100_000)
 
     def limits(self) -> Limits:
         return Limits(self.max_text_chars, self.max_batch)
@@ -61,11 +64,13 @@ class LimitsSettings(_Section):
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CURATOR_", env_nested_delimiter="__", extra="forbid")
 
-    data_dir: Path = Field(Path("curator-data"), description="collections' indexes and the SQLite store")
-    server: ServerSettings = ServerSettings()
-    store: StoreSettings = StoreSettings()
-    state: StateSettings = StateSettings()
-    limits: LimitsSettings = LimitsSettings()
+    data_dir: Path = Field(
+        default=Path("curator-data"), description="collections' indexes and the SQLite store"
+    )
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    state: StateSettings = Field(default_factory=StateSettings)
+    limits: LimitsSettings = Field(default_factory=LimitsSettings)
     default_policy: Policy = Field(
         default_factory=Policy, description="policy of collections created without one"
     )

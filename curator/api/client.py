@@ -7,7 +7,7 @@ the field violations of INVALID_ARGUMENT rebuilt from google.rpc.BadRequest.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -86,7 +86,7 @@ class CuratorClient:
         batches: Iterable[Sequence[SampleInput]],
         dry_run: bool = False,
         score_all: bool = False,
-    ) -> Iterator[list[Decision] | InvalidArgument]:
+    ) -> Generator[list[Decision] | InvalidArgument, None, None]:
         """One item per batch, in order: its decisions, or the InvalidArgument that rejected it.
 
         A rejected batch does not end the stream. ``batches`` is consumed on a

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
@@ -79,7 +79,7 @@ def filter_batches(
     *,
     dry_run: bool,
     score_all: bool,
-) -> Iterator[list[Decision] | InvalidArgument]:
+) -> Generator[list[Decision] | InvalidArgument, None, None]:
     """One result per batch, in order; a rejected batch yields its InvalidArgument and the run goes on.
 
     Against a server this is one FilterStream; in-process, one Curator.filter call per batch.

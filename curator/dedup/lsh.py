@@ -39,7 +39,7 @@ class BandTable:
                 cur = table.get(key)
                 if cur is None:
                     table[key] = row
-                elif type(cur) is int:
+                elif isinstance(cur, int):
                     table[key] = [cur, row]
                 else:
                     cur.append(row)
@@ -53,11 +53,12 @@ class BandTable:
             found: set[int] = set()
             for table, key in zip(self._tables, row_keys, strict=True):
                 cur = table.get(key)
-                if cur is not None:
-                    if type(cur) is int:
-                        found.add(cur)
-                    else:
-                        found.update(cur)
+                if cur is None:
+                    continue
+                if isinstance(cur, int):
+                    found.add(cur)
+                else:
+                    found.update(cur)
             qs += [qi] * len(found)
             rs += found
         return np.array(qs, dtype=np.int64), np.array(rs, dtype=np.int64)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -81,8 +81,8 @@ class Policy(BaseModel):
 class PolicyTarget:
     """What :func:`resolve_policy` needs to know about a check (implemented by checks)."""
 
-    name: str
-    rules: tuple[Rule, ...]
+    name: ClassVar[str]
+    rules: ClassVar[tuple[Rule, ...]]
 
     def default_params(self) -> dict[str, float]:
         return {}
@@ -98,15 +98,15 @@ class PolicyTarget:
 
 def resolve_policy(policy: Policy, targets: Iterable[PolicyTarget]) -> Policy:
     """Fill in defaults for every check and rule, and reject anything unknown or out of range."""
-    targets = {t.name: t for t in targets}
+    by_name = {t.name: t for t in targets}
     violations: list[FieldViolation] = []
     for name in policy.checks:
-        if name not in targets:
+        if name not in by_name:
             violations.append(
-                FieldViolation(f"policy.checks[{name}]", f"unknown check; known checks are {sorted(targets)}")
+                FieldViolation(f"policy.checks[{name}]", f"unknown check; known checks are {sorted(by_name)}")
             )
     resolved: dict[str, CheckPolicy] = {}
-    for name, target in targets.items():
+    for name, target in by_name.items():
         given = policy.checks.get(name, CheckPolicy())
         path = f"policy.checks[{name}]"
         known_codes = {str(r.code): r for r in target.rules}
