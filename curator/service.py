@@ -42,7 +42,7 @@ class Curator:
     def __init__(self, settings: Settings, store: Store | None = None, checks: Sequence[Check] | None = None):
         self.settings = settings
         self.limits = settings.limits.limits()
-        self.checks = list(checks) if checks is not None else default_checks()
+        self.checks = list(checks) if checks is not None else default_checks(settings)
         self.pipeline = Pipeline(self.checks)
         self.store = store or open_store(settings.store_url)
         self._records: dict[str, CollectionRecord] = {}
@@ -181,6 +181,11 @@ class Curator:
         if query.collection:
             self._record(query.collection)
         return self.store.stats(query)
+
+    def warm_up(self) -> None:
+        """Load every check's models (the embedding model takes seconds)."""
+        for check in self.checks:
+            check.warm_up()
 
     def close(self) -> None:
         """Flush every collection's state to a snapshot and close the store."""

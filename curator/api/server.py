@@ -30,6 +30,7 @@ class RunningServer:
     health: health.HealthServicer
     port: int
     grace: float
+    ready: threading.Event
 
     def stop(self, grace: float | None = None) -> None:
         """Refuse new calls, let in-flight ones finish, then flush every collection to disk."""
@@ -59,11 +60,27 @@ def start(settings: Settings, curator: Curator | None = None) -> RunningServer:
     port = server.add_insecure_port(f"{settings.server.host}:{settings.server.port}")
     if port == 0:
         raise RuntimeError(f"could not bind {settings.server.host}:{settings.server.port}")
-    server.start()
     for name in ("", SERVICE_NAME):
-        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+        health_servicer.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+    server.start()
+    ready = threading.Event()
+
+    def _warm_up() -> None:
+        """Health stays NOT_SERVING until the models are loaded; requests meanwhile wait for them."""
+        try:
+            if settings.embeddings.preload:
+                curator.warm_up()
+        except Exception:
+            log.exception("warm-up failed; health stays NOT_SERVING")
+            return
+        for name in ("", SERVICE_NAME):
+            health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+        ready.set()
+        log.info("curator ready")
+
+    threading.Thread(target=_warm_up, name="curator-warm-up", daemon=True).start()
     log.info("curator serving on %s:%d (data in %s)", settings.server.host, port, settings.data_dir)
-    return RunningServer(server, curator, health_servicer, port, settings.server.grace_seconds)
+    return RunningServer(server, curator, health_servicer, port, settings.server.grace_seconds, ready)
 
 
 def serve(settings: Settings) -> None:

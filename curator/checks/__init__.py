@@ -6,21 +6,31 @@ subclass, then add it to :data:`REGISTRY`. The pipeline orders checks by cost.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from curator.checks.base import Check, IndexedCheck
 from curator.checks.empty import EmptyCheck
 from curator.checks.exact_duplicate import ExactDuplicateCheck
 from curator.checks.near_duplicate import NearDuplicateCheck
+from curator.checks.semantic import SemanticCheck
+
+if TYPE_CHECKING:
+    from curator.settings import Settings
 
 REGISTRY: tuple[type[Check], ...] = (
     EmptyCheck,
     ExactDuplicateCheck,
     NearDuplicateCheck,
+    SemanticCheck,
 )
 
 
-def default_checks() -> list[Check]:
+def default_checks(settings: Settings | None = None) -> list[Check]:
     """One instance of every registered check, cheapest first."""
-    return sorted((cls() for cls in REGISTRY), key=lambda c: c.cost)
+    from curator.settings import Settings
+
+    settings = settings or Settings()
+    return sorted((cls.from_settings(settings) for cls in REGISTRY), key=lambda c: c.cost)
 
 
 __all__ = ["REGISTRY", "Check", "IndexedCheck", "default_checks"]

@@ -21,6 +21,7 @@ from curator.domain.policy import CheckPolicy, DedupKey, PolicyTarget, Rule, rea
 from curator.domain.sample import Sample
 
 if TYPE_CHECKING:
+    from curator.settings import Settings
     from curator.state.collection import CollectionState
 
 
@@ -74,6 +75,14 @@ class Check(PolicyTarget, ABC):
     name: ClassVar[str]
     cost: ClassVar[int]
     rules: ClassVar[tuple[Rule, ...]]
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Check:
+        """Build the check; checks that need shared resources (a model) take them from settings."""
+        return cls()
+
+    def warm_up(self) -> None:
+        """Load heavy resources (models) now rather than on the first request."""
 
     def prepare(self, items: Sequence[Item], policy: CheckPolicy) -> None:
         """Compute per-sample features into ``item.features[self.name]`` (no locks held)."""
@@ -131,6 +140,10 @@ class IndexedCheck(Check):
         """Detail for the reason message."""
         return ""
 
+    def derived_scores(self, score: float) -> dict[str, float]:
+        """Further scores that follow from the main one (e.g. diversity = 1 - similarity)."""
+        return {}
+
     def prepare(self, items: Sequence[Item], policy: CheckPolicy) -> None:
         todo = [it for it in items if self.name not in it.features]
         if not todo:
@@ -166,7 +179,7 @@ class IndexedCheck(Check):
                 score, matched = best_s, rows[best_i].sample.id
                 item.batch_matches.add(rows[best_i].position)
             result = CheckResult(
-                scores={self.score_name: score},
+                scores={self.score_name: score, **self.derived_scores(score)},
                 evidence={self.score_name: Evidence(matched, self.describe(score))} if matched else {},
             )
             results.append(result)

@@ -44,6 +44,7 @@ class Rule:
     low: float = 0.0
     high: float = 1.0
     message: str = "{score:.3f} crosses {threshold:.3f}"
+    review_threshold: float | None = None  # default REVIEW band, if the rule has one
 
     def crosses(self, value: float, threshold: float) -> bool:
         return value >= threshold if self.higher_is_worse else value <= threshold
@@ -117,7 +118,9 @@ def resolve_policy(policy: Policy, targets: Iterable[PolicyTarget]) -> Policy:
                 )
         rules: dict[str, RulePolicy] = {}
         for code, rule in known_codes.items():
-            chosen = given.rules.get(code) or RulePolicy(threshold=rule.threshold, action=rule.action)
+            chosen = given.rules.get(code) or RulePolicy(
+                threshold=rule.threshold, action=rule.action, review_threshold=rule.review_threshold
+            )
             violations += _check_rule(f"{path}.rules[{code}]", rule, chosen)
             rules[code] = chosen
         params = {**target.default_params(), **given.params}

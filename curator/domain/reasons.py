@@ -14,6 +14,7 @@ class ReasonCode(StrEnum):
     EMPTY = "EMPTY"
     EXACT_DUPLICATE = "EXACT_DUPLICATE"
     NEAR_DUPLICATE = "NEAR_DUPLICATE"
+    SEMANTIC_DUPLICATE = "SEMANTIC_DUPLICATE"
 
 
 DESCRIPTIONS: dict[ReasonCode, str] = {
@@ -25,5 +26,9 @@ DESCRIPTIONS: dict[ReasonCode, str] = {
     ReasonCode.NEAR_DUPLICATE: (
         "The MinHash estimate of word-shingle Jaccard similarity to a kept sample is at or above"
         " the threshold; score is the estimate, matched_id the closest kept sample."
+    ),
+    ReasonCode.SEMANTIC_DUPLICATE: (
+        "The cosine similarity of the sample's embedding (all-MiniLM-L6-v2) to a kept sample's is at or"
+        " above the threshold (default 0.95; REVIEW from 0.90); matched_id names the closest kept sample."
     ),
 }

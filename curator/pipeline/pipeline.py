@@ -54,14 +54,22 @@ class Pipeline:
             outcome = self._evaluate(items, state, policy, policy_version, score_all)
             if dry_run:
                 return outcome.decisions
+            self._prepare_for_admission(outcome.kept, policy)
             with state.lock:
                 if state.version == seen:
                     state.admit(outcome.kept)
                     return outcome.decisions
         with state.lock:
             outcome = self._evaluate(items, state, policy, policy_version, score_all)
+            self._prepare_for_admission(outcome.kept, policy)
             state.admit(outcome.kept)
             return outcome.decisions
+
+    def _prepare_for_admission(self, kept: Sequence[Item], policy: Policy) -> None:
+        """Every index learns every kept sample, even for checks this policy disables (so
+        enabling one later finds a complete index); compute those features outside the lock."""
+        for check in self.indexed:
+            check.prepare(kept, policy.check(check.name))
 
     def _evaluate(
         self, items: list[Item], state: CollectionState, policy: Policy, version: int, score_all: bool

@@ -101,7 +101,19 @@ def test_filter_returns_domain_decisions(client: CuratorClient) -> None:
     client.create_collection("c")
     decisions = client.filter("c", [_text("a"), _text("b", TEXT.upper())])
     assert decisions == [
-        Decision("a", Verdict.KEEP, [], {"empty": 0.0, "exact_duplicate": 0.0, "near_duplicate": 0.0}, 1),
+        Decision(
+            "a",
+            Verdict.KEEP,
+            [],
+            {
+                "empty": 0.0,
+                "exact_duplicate": 0.0,
+                "near_duplicate": 0.0,
+                "semantic_similarity": 0.0,
+                "diversity": 1.0,
+            },
+            1,
+        ),
         Decision(
             "b",
             Verdict.DROP,
@@ -184,7 +196,11 @@ def test_filter_stream_dry_run_and_score_all(client: CuratorClient) -> None:
     client.create_collection("c")
     [[kept, dup]] = list(client.filter_stream("c", [[_text("a"), _text("b")]], dry_run=True, score_all=True))
     assert kept.verdict is Verdict.KEEP
-    assert [r.code for r in dup.reasons] == [ReasonCode.EXACT_DUPLICATE, ReasonCode.NEAR_DUPLICATE]
+    assert [r.code for r in dup.reasons] == [
+        ReasonCode.EXACT_DUPLICATE,
+        ReasonCode.NEAR_DUPLICATE,
+        ReasonCode.SEMANTIC_DUPLICATE,
+    ]
     assert client.get_collection("c").kept_count == 0
 
 
@@ -237,13 +253,25 @@ def test_stats_round_trip(client: CuratorClient, server: RunningServer) -> None:
     assert all(start.tzinfo is not None for start, _ in remote.series)
 
 
+TOPICS = [
+    "Volcanoes form where magma rises through cracks in the crust of the earth.",
+    "A balanced diet includes vegetables, whole grains and enough protein.",
+    "The French Revolution began in 1789 and ended the absolute monarchy.",
+    "Binary search halves the search interval at every step of the loop.",
+    "Jazz grew out of blues and ragtime in New Orleans early last century.",
+    "Compound interest makes savings grow faster the longer they are left alone.",
+    "Penguins cannot fly, but they swim fast using their flipper-like wings.",
+    "To change a flat tyre, loosen the nuts before you jack up the car.",
+]
+
+
 def test_concurrent_calls_share_one_client(client: CuratorClient) -> None:
     client.create_collection("c")
     errors: list[BaseException] = []
 
     def work(n: int) -> None:
         try:
-            client.filter("c", [_text(f"t{n}", f"thread {n} says something unique {n}")])
+            client.filter("c", [_text(f"t{n}", TOPICS[n])])
         except BaseException as e:
             errors.append(e)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import grpc
@@ -9,15 +10,24 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from curator.api.server import RunningServer, start
+from curator.service import Curator
 from curator.v1 import curator_service_pb2 as pb
 from curator.v1 import curator_service_pb2_grpc as pb_grpc
 from tests.api.conftest import make_settings
+from tests.support.fake_encoder import FakeEncoder, checks_with
 
 
-def test_health_serving_then_not_serving_on_shutdown(tmp_path: Path) -> None:
-    running = start(make_settings(tmp_path))
+def test_health_not_serving_until_model_loaded_then_serving_then_not_on_shutdown(tmp_path: Path) -> None:
+    gate = threading.Event()
+    settings = make_settings(tmp_path)
+    running = start(settings, Curator(settings, checks=checks_with(FakeEncoder(gate), settings)))
     with grpc.insecure_channel(f"127.0.0.1:{running.port}") as ch:
         health = health_pb2_grpc.HealthStub(ch)
+        for service in ("", "curator.v1.CuratorService"):
+            resp = health.Check(health_pb2.HealthCheckRequest(service=service))
+            assert resp.status == health_pb2.HealthCheckResponse.NOT_SERVING
+        gate.set()  # the "model" finishes loading
+        assert running.ready.wait(10)
         for service in ("", "curator.v1.CuratorService"):
             resp = health.Check(health_pb2.HealthCheckRequest(service=service))
             assert resp.status == health_pb2.HealthCheckResponse.SERVING

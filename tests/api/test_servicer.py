@@ -86,7 +86,12 @@ def test_score_all_scores_dropped_samples_too(stub: pb_grpc.CuratorServiceStub) 
         pb.FilterRequest(collection="c", samples=[alpaca("b", TEXT)], dry_run=True, score_all=True)
     )
     assert full.decisions[0].scores["near_duplicate"] == pytest.approx(1.0)
-    assert [r.code for r in full.decisions[0].reasons] == ["EXACT_DUPLICATE", "NEAR_DUPLICATE"]
+    assert [r.code for r in full.decisions[0].reasons] == [
+        "EXACT_DUPLICATE",
+        "NEAR_DUPLICATE",
+        "SEMANTIC_DUPLICATE",
+    ]
+    assert full.decisions[0].scores["semantic_similarity"] == pytest.approx(1.0, abs=1e-5)
 
 
 def test_three_content_shapes(stub: pb_grpc.CuratorServiceStub) -> None:
@@ -209,6 +214,7 @@ def test_review_action_and_band(stub: pb_grpc.CuratorServiceStub) -> None:
     policy.checks["near_duplicate"].enabled = True
     policy.checks["exact_duplicate"].enabled = True
     policy.checks["empty"].enabled = True
+    policy.checks["semantic"].enabled = False  # the paraphrase would be a semantic duplicate too
     rule.threshold = 0.95
     rule.action = pb.ACTION_DROP
     rule.review_threshold = 0.5

@@ -81,7 +81,13 @@ def test_decision_lines_have_the_documented_format(cli: Cli, tmp_path: Path) -> 
                 "id": "a",
                 "verdict": "keep",
                 "reasons": [],
-                "scores": {"empty": 0.0, "exact_duplicate": 0.0, "near_duplicate": 0.0},
+                "scores": {
+                    "diversity": 1.0,
+                    "empty": 0.0,
+                    "exact_duplicate": 0.0,
+                    "near_duplicate": 0.0,
+                    "semantic_similarity": 0.0,
+                },
                 "policy_version": 1,
             }
         ),
@@ -299,8 +305,14 @@ def test_score_all_scores_dropped_samples_on_every_check(cli: Cli, tmp_path: Pat
     )
     assert result.exit_code == 0, result.output
     dropped = read_jsonl(out)[1]
-    assert dropped["scores"] == {"empty": 0.0, "exact_duplicate": 1.0, "near_duplicate": 1.0}
-    assert [r["code"] for r in dropped["reasons"]] == ["EXACT_DUPLICATE", "NEAR_DUPLICATE"]
+    assert {k: v for k, v in dropped["scores"].items() if k != "diversity"} == pytest.approx(
+        {"empty": 0.0, "exact_duplicate": 1.0, "near_duplicate": 1.0, "semantic_similarity": 1.0}, abs=1e-5
+    )
+    assert [r["code"] for r in dropped["reasons"]] == [
+        "EXACT_DUPLICATE",
+        "NEAR_DUPLICATE",
+        "SEMANTIC_DUPLICATE",
+    ]
 
 
 def test_no_create_refuses_a_missing_collection(cli: Cli, tmp_path: Path) -> None:

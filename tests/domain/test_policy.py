@@ -13,7 +13,9 @@ from curator.errors import InvalidArgument
 
 def test_resolve_fills_every_check_and_rule() -> None:
     policy = resolve_policy(Policy(), default_checks())
-    assert set(policy.checks) == {"empty", "exact_duplicate", "near_duplicate"}
+    assert set(policy.checks) == {"empty", "exact_duplicate", "near_duplicate", "semantic"}
+    semantic = policy.checks["semantic"].rules["SEMANTIC_DUPLICATE"]
+    assert (semantic.threshold, semantic.review_threshold) == (0.95, 0.90)
     near = policy.checks["near_duplicate"]
     assert near.rules["NEAR_DUPLICATE"].threshold == 0.8
     assert near.params == {"num_perm": 128, "shingle_size": 3, "lsh_threshold": 0.8, "sketch_size": 256}

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from curator.checks import default_checks
 from curator.checks.base import Check, CheckContext, IndexedCheck, Item
 from curator.domain.decision import Action, CheckResult, Verdict
 from curator.domain.policy import Policy, Rule, resolve_policy
@@ -15,6 +14,7 @@ from curator.domain.reasons import ReasonCode
 from curator.domain.sample import ContentShape, Sample
 from curator.pipeline import Pipeline
 from curator.state.collection import CollectionState
+from tests.support.fake_encoder import checks_with
 
 TEXT = (
     "Write a haiku about autumn leaves falling slowly in the quiet evening light while the river "
@@ -26,7 +26,7 @@ class DropMarked(Check):
     """A late, test-only check that drops samples whose id starts with 'bad'."""
 
     name = "marked"
-    cost = 100
+    cost = 200
     rules = (Rule(ReasonCode.EMPTY, score="marked", threshold=1.0, action=Action.DROP),)
     seen: list[str]
 
@@ -45,15 +45,15 @@ def text(i: str, body: str) -> Sample:
 @pytest.fixture
 def setup(tmp_path: Path) -> tuple[Pipeline, CollectionState, Policy, DropMarked]:
     marked = DropMarked()
-    checks = [*default_checks(), marked]
+    checks = [*checks_with(), marked]
     policy = resolve_policy(Policy(), checks)
     state = CollectionState("t", policy, tmp_path, [c for c in checks if isinstance(c, IndexedCheck)])
     return Pipeline(checks), state, policy, marked
 
 
 def test_checks_run_cheapest_first() -> None:
-    names = [c.name for c in Pipeline([DropMarked(), *default_checks()]).checks]
-    assert names == ["empty", "exact_duplicate", "near_duplicate", "marked"]
+    names = [c.name for c in Pipeline([DropMarked(), *checks_with()]).checks]
+    assert names == ["empty", "exact_duplicate", "near_duplicate", "semantic", "marked"]
 
 
 def test_dropped_samples_skip_later_checks_unless_score_all(setup) -> None:
@@ -84,11 +84,13 @@ def test_dry_run_still_matches_within_the_request(setup) -> None:
 
 
 def test_disabled_check_does_not_decide_but_index_stays_complete(tmp_path: Path) -> None:
-    checks = default_checks()
-    policy = resolve_policy(Policy.model_validate({"checks": {"near_duplicate": {"enabled": False}}}), checks)
+    checks = checks_with()
+    disabled = {"near_duplicate": {"enabled": False}, "semantic": {"enabled": False}}
+    policy = resolve_policy(Policy.model_validate({"checks": disabled}), checks)
     state = CollectionState("t", policy, tmp_path, [c for c in checks if isinstance(c, IndexedCheck)])
     pipeline = Pipeline(checks)
     pipeline.run([text("1", TEXT)], state, policy, 1)
     (d,) = pipeline.run([text("2", TEXT + " Really.")], state, policy, 1)
     assert d.verdict is Verdict.KEEP and "near_duplicate" not in d.scores
     assert len(state.index("near_duplicate")) == 2
+    assert len(state.index("semantic")) == 2

@@ -1,0 +1,66 @@
+"""Nearest-neighbour search over kept samples' embeddings (FAISS, inner product on unit vectors).
+
+Exact (``IndexFlatIP``) while the collection is small; past ``hnsw_threshold``
+vectors it switches to HNSW, whose recall at ``ef_search`` 64 is about 0.99,
+so decisions change only where the approximate search misses a neighbour.
+Rows are FAISS's sequential ids, which are also the collection's row numbers.
+"""
+
+from __future__ import annotations
+
+import faiss
+import numpy as np
+
+# Small query batches otherwise take a path 16x slower (faiss issue: BLAS only above 20 queries).
+faiss.cvar.distance_compute_blas_threshold = 20
+
+
+class VectorIndex:
+    def __init__(
+        self, dimension: int, hnsw_threshold: int = 20_000, hnsw_m: int = 32, ef_search: int = 64
+    ) -> None:
+        self.dimension = dimension
+        self.hnsw_threshold = hnsw_threshold
+        self.hnsw_m = hnsw_m
+        self.ef_search = ef_search
+        self._vectors = np.empty((0, dimension), dtype=np.float32)
+        self._n = 0
+        self._index: faiss.Index = faiss.IndexFlatIP(dimension)
+
+    @property
+    def kind(self) -> str:
+        return "hnsw" if isinstance(self._index, faiss.IndexHNSWFlat) else "flat"
+
+    def __len__(self) -> int:
+        return self._n
+
+    @property
+    def vectors(self) -> np.ndarray:
+        return self._vectors[: self._n]
+
+    def add(self, vectors: np.ndarray) -> None:
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        need = self._n + len(vectors)
+        if need > len(self._vectors):
+            grown = np.empty((max(need, 2 * len(self._vectors), 1024), self.dimension), dtype=np.float32)
+            grown[: self._n] = self._vectors[: self._n]
+            self._vectors = grown
+        self._vectors[self._n : need] = vectors
+        self._n = need
+        if self.kind == "flat" and self._n > self.hnsw_threshold:
+            self._switch_to_hnsw()
+        else:
+            self._index.add(vectors)
+
+    def _switch_to_hnsw(self) -> None:
+        index = faiss.IndexHNSWFlat(self.dimension, self.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efSearch = self.ef_search
+        index.add(self.vectors)
+        self._index = index
+
+    def search(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Best (similarity, row) per query; row -1 when the index is empty."""
+        if not self._n or not len(queries):
+            return np.zeros(len(queries), dtype=np.float32), np.full(len(queries), -1, dtype=np.int64)
+        sims, rows = self._index.search(np.ascontiguousarray(queries, dtype=np.float32), 1)
+        return sims[:, 0], rows[:, 0]

@@ -1,0 +1,50 @@
+"""One shared, lazily loaded embedder per process: encoder + dynamic batcher."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from curator.embeddings.batcher import DynamicBatcher
+from curator.embeddings.model import Encoder, load_encoder
+
+if TYPE_CHECKING:
+    from curator.settings import EmbeddingSettings
+
+
+class Embedder:
+    """Loads the model on first use (or :meth:`load` at startup) and batches every caller's texts."""
+
+    def __init__(self, settings: EmbeddingSettings, encoder: Encoder | None = None) -> None:
+        self.settings = settings
+        self._encoder = encoder
+        self._batcher: DynamicBatcher | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def ready(self) -> bool:
+        return self._batcher is not None
+
+    def load(self) -> DynamicBatcher:
+        with self._lock:
+            if self._batcher is None:
+                s = self.settings
+                encoder = self._encoder or load_encoder(s.model_path, s.backend, s.batch_size, s.threads)
+                self._batcher = DynamicBatcher(encoder, s.max_batch_size, s.max_wait_ms)
+            return self._batcher
+
+    @property
+    def dimension(self) -> int:
+        return self.load().dimension
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        return self.load().encode(texts)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._batcher is not None:
+                self._batcher.close()
+                self._batcher = None
