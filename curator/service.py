@@ -18,6 +18,7 @@ from curator.domain.decision import Decision
 from curator.domain.policy import Policy, resolve_policy
 from curator.domain.validation import SampleInput, validate_batch
 from curator.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, Unavailable
+from curator.monitor.collapse import diversity_windows
 from curator.pipeline import Pipeline
 from curator.settings import Settings
 from curator.state.collection import CollectionState
@@ -178,9 +179,15 @@ class Curator:
         return decisions
 
     def stats(self, query: StatsQuery) -> Stats:
+        """Decision-log aggregates; for one collection, also its diversity windows (collapse monitor)."""
+        stats = self.store.stats(query)
         if query.collection:
-            self._record(query.collection)
-        return self.store.stats(query)
+            state = self._state(self._record(query.collection))
+            monitor = self.settings.monitor.params()
+            stats.diversity = diversity_windows(
+                state, query.bucket_seconds, query.group_by, query.start, query.end, monitor
+            )
+        return stats
 
     def warm_up(self) -> None:
         """Load every check's models (the embedding model takes seconds)."""

@@ -23,6 +23,7 @@ from pydantic_settings import (
 
 from curator.domain.policy import Policy
 from curator.domain.validation import Limits
+from curator.monitor.collapse import MonitorParams
 
 
 class _Section(BaseModel):
@@ -76,6 +77,16 @@ class EmbeddingSettings(_Section):
     )
 
 
+class MonitorSettings(_Section):
+    clusters: int = Field(default=16, ge=2, description="k-means clusters for cluster entropy")
+    max_drop: float = Field(default=0.3, gt=0, lt=1, description="collapse flag: fall below the first window")
+    min_window_kept: int = Field(default=10, ge=1, description="smaller windows are never flagged")
+    kmeans_sample: int = Field(default=20_000, ge=100, description="vectors sampled to fit k-means")
+
+    def params(self) -> MonitorParams:
+        return MonitorParams(self.clusters, self.max_drop, self.min_window_kept, self.kmeans_sample)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CURATOR_", env_nested_delimiter="__", extra="forbid")
 
@@ -87,6 +98,7 @@ class Settings(BaseSettings):
     state: StateSettings = Field(default_factory=StateSettings)
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
     embeddings: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
+    monitor: MonitorSettings = Field(default_factory=MonitorSettings)
     default_policy: Policy = Field(
         default_factory=Policy, description="policy of collections created without one"
     )

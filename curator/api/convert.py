@@ -11,6 +11,7 @@ from curator.domain.decision import Action, Decision, Reason, Verdict
 from curator.domain.policy import CheckPolicy, DedupKey, Policy, RulePolicy
 from curator.domain.reasons import ReasonCode
 from curator.domain.validation import SampleInput
+from curator.monitor.collapse import DiversityWindow
 from curator.service import CollectionInfo
 from curator.state.store import Stats, StatsQuery, VerdictCounts
 from curator.v1 import curator_service_pb2 as pb
@@ -131,6 +132,18 @@ def stats(s: Stats) -> pb.GetStatsResponse:
         by_group=[pb.GroupCounts(key=k, counts=_counts(v)) for k, v in sorted(s.by_group.items())],
         series=[pb.TimeBucket(start_time=timestamp(t), counts=_counts(c)) for t, c in s.series],
         bucket_seconds=s.bucket_seconds,
+        diversity=[
+            pb.DiversityWindow(
+                start_time=timestamp(w.start),
+                group=w.group,
+                kept=w.kept,
+                mean_nn_distance=w.mean_nn_distance,
+                cluster_entropy=w.cluster_entropy,
+                distinct_3=w.distinct_3,
+                collapsed=list(w.collapsed),
+            )
+            for w in s.diversity
+        ],
     )
 
 
@@ -211,6 +224,18 @@ def stats_in(s: pb.GetStatsResponse) -> Stats:
         by_group={g.key: counts_in(g.counts) for g in s.by_group},
         series=[(b.start_time.ToDatetime(UTC), counts_in(b.counts)) for b in s.series],
         bucket_seconds=s.bucket_seconds,
+        diversity=[
+            DiversityWindow(
+                start=w.start_time.ToDatetime(UTC),
+                group=w.group,
+                kept=w.kept,
+                mean_nn_distance=w.mean_nn_distance if w.HasField("mean_nn_distance") else None,
+                cluster_entropy=w.cluster_entropy if w.HasField("cluster_entropy") else None,
+                distinct_3=w.distinct_3 if w.HasField("distinct_3") else None,
+                collapsed=tuple(w.collapsed),
+            )
+            for w in s.diversity
+        ],
     )
 
 

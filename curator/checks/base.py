@@ -40,6 +40,8 @@ class Item:
     features: dict[str, Any] = field(default_factory=dict)
     # Positions of earlier samples of the same request that an indexed check matched.
     batch_matches: set[int] = field(default_factory=set)
+    # The decision's scores, once the sample is accepted as kept (the admission log keeps some).
+    scores: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def build(cls, sample: Sample, position: int, dedup_key: DedupKey) -> Item:

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from curator.arrays import GrowableArray
 from curator.checks.base import DedupIndex, IndexedCheck, Item
 from curator.dedup.lsh import BandTable, best_per_query, pairs_within
 from curator.dedup.minhash import (
@@ -51,26 +52,26 @@ class MinHashIndex(DedupIndex):
 
     def __init__(self, num_perm: int, lsh_threshold: float) -> None:
         self._bands = BandTable(*lsh_params(lsh_threshold, num_perm))
-        self._columns: dict[str, np.ndarray] = {}
+        self._columns: dict[str, GrowableArray] = {}
         self._ids: list[str] = []
 
     def add(self, ids: Sequence[str], features: Mapping[str, np.ndarray]) -> None:
-        start, need = len(self._ids), len(self._ids) + len(ids)
+        start = len(self._ids)
         for name, column in features.items():
-            have = self._columns.get(name)
-            if have is None or need > len(have):
-                size = max(need, 2 * (0 if have is None else len(have)), 64)
-                grown = np.empty((size, *column.shape[1:]), dtype=column.dtype)
-                if have is not None:
-                    grown[:start] = have[:start]
-                self._columns[name] = have = grown
-            have[start:need] = column
+            if name not in self._columns:
+                self._columns[name] = GrowableArray(column.shape[1:], column.dtype)
+            self._columns[name].extend(column)
         self._ids.extend(ids)
         self._bands.add(features["signature"], start)
 
+    @property
+    def columns(self) -> dict[str, np.ndarray]:
+        """The kept samples' feature columns (signature, sketch, count), row-aligned with the collection."""
+        return {name: column.view for name, column in self._columns.items()}
+
     def best_matches(self, features: Mapping[str, np.ndarray]) -> list[tuple[float, int]]:
         q, r = self._bands.candidates(features["signature"])
-        return best_per_query(q, r, pair_scores(features, q, self._columns, r), len(features["signature"]))
+        return best_per_query(q, r, pair_scores(features, q, self.columns, r), len(features["signature"]))
 
     def id_of(self, row: int) -> str:
         return self._ids[row]

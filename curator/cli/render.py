@@ -90,6 +90,18 @@ def stats_json(s: Stats) -> dict[str, Any]:
         "by_group": {k: _counts_json(v) for k, v in sorted(s.by_group.items())},
         "series": [{"start": start.astimezone(UTC).isoformat(), **_counts_json(c)} for start, c in s.series],
         "bucket_seconds": s.bucket_seconds,
+        "diversity": [
+            {
+                "start": w.start.astimezone(UTC).isoformat(),
+                "group": w.group,
+                "kept": w.kept,
+                "mean_nn_distance": w.mean_nn_distance,
+                "cluster_entropy": w.cluster_entropy,
+                "distinct_3": w.distinct_3,
+                "collapsed": list(w.collapsed),
+            }
+            for w in s.diversity
+        ],
     }
 
 
@@ -139,7 +151,33 @@ def stats_tables(s: Stats, group_by: str | None) -> list[Table]:
             bar(_rate(b)),
         )
     tables.append(series)
+    if s.diversity:
+        tables.append(diversity_table(s, group_by))
     return tables
+
+
+def _metric(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f} {bar(value, 8)}"
+
+
+def diversity_table(s: Stats, group_by: str | None) -> Table:
+    """The collapse monitor: one row per window (and group), COLLAPSE where a metric fell too far."""
+    t = Table(title=f"diversity ({_bucket_label(s.bucket_seconds)} windows, UTC)", title_justify="left")
+    t.add_column("start", no_wrap=True)
+    if group_by is not None:
+        t.add_column(group_by)
+    t.add_column("kept", justify="right")
+    for name in ("mean NN distance", "cluster entropy", "distinct 3-grams"):
+        t.add_column(name, no_wrap=True)
+    t.add_column("flag", no_wrap=True)
+    for w in s.diversity:
+        cells = [w.start.astimezone(UTC).strftime("%Y-%m-%d %H:%M")]
+        if group_by is not None:
+            cells.append(w.group or "(none)")
+        cells += [str(w.kept), _metric(w.mean_nn_distance), _metric(w.cluster_entropy), _metric(w.distinct_3)]
+        cells.append(f"[bold red]COLLAPSE[/] ({', '.join(w.collapsed)})" if w.collapsed else "")
+        t.add_row(*cells)
+    return t
 
 
 def _bucket_label(seconds: int) -> str:

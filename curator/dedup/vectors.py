@@ -11,6 +11,8 @@ from __future__ import annotations
 import faiss
 import numpy as np
 
+from curator.arrays import GrowableArray
+
 # Small query batches otherwise take a path 16x slower (faiss issue: BLAS only above 20 queries).
 faiss.cvar.distance_compute_blas_threshold = 20
 
@@ -23,8 +25,7 @@ class VectorIndex:
         self.hnsw_threshold = hnsw_threshold
         self.hnsw_m = hnsw_m
         self.ef_search = ef_search
-        self._vectors = np.empty((0, dimension), dtype=np.float32)
-        self._n = 0
+        self._vectors = GrowableArray((dimension,), np.float32, capacity=1024)
         self._index: faiss.Index = faiss.IndexFlatIP(dimension)
 
     @property
@@ -32,22 +33,16 @@ class VectorIndex:
         return "hnsw" if isinstance(self._index, faiss.IndexHNSWFlat) else "flat"
 
     def __len__(self) -> int:
-        return self._n
+        return len(self._vectors)
 
     @property
     def vectors(self) -> np.ndarray:
-        return self._vectors[: self._n]
+        return self._vectors.view
 
     def add(self, vectors: np.ndarray) -> None:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        need = self._n + len(vectors)
-        if need > len(self._vectors):
-            grown = np.empty((max(need, 2 * len(self._vectors), 1024), self.dimension), dtype=np.float32)
-            grown[: self._n] = self._vectors[: self._n]
-            self._vectors = grown
-        self._vectors[self._n : need] = vectors
-        self._n = need
-        if self.kind == "flat" and self._n > self.hnsw_threshold:
+        self._vectors.extend(vectors)
+        if self.kind == "flat" and len(self) > self.hnsw_threshold:
             self._switch_to_hnsw()
         else:
             self._index.add(vectors)
@@ -60,7 +55,7 @@ class VectorIndex:
 
     def search(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Best (similarity, row) per query; row -1 when the index is empty."""
-        if not self._n or not len(queries):
+        if not len(self) or not len(queries):
             return np.zeros(len(queries), dtype=np.float32), np.full(len(queries), -1, dtype=np.int64)
         sims, rows = self._index.search(np.ascontiguousarray(queries, dtype=np.float32), 1)
         return sims[:, 0], rows[:, 0]

@@ -93,9 +93,10 @@ class Pipeline:
                 len(suffix),
             )
             decisions += trial[:stop]
-            kept += [
-                it for it, d in zip(suffix[:stop], trial[:stop], strict=True) if d.verdict is Verdict.KEEP
-            ]
+            for it, d in zip(suffix[:stop], trial[:stop], strict=True):
+                if d.verdict is Verdict.KEEP:
+                    it.scores = d.scores
+                    kept.append(it)
             start += stop
         return _Outcome(decisions, kept)
 

@@ -37,11 +37,16 @@ _HEADER_LEN = struct.Struct("<I")
 class Batch:
     ids: list[str]
     columns: dict[str, np.ndarray] = field(default_factory=dict)
+    metadata: list[dict[str, str]] | None = None  # per sample, for reports by generator and the like
 
     def encode(self) -> bytes:
         arrays = {k: np.ascontiguousarray(v) for k, v in self.columns.items()}
         header = orjson.dumps(
-            {"ids": self.ids, "arrays": [[k, v.dtype.str, list(v.shape)] for k, v in arrays.items()]}
+            {
+                "ids": self.ids,
+                "arrays": [[k, v.dtype.str, list(v.shape)] for k, v in arrays.items()],
+                "metadata": self.metadata,
+            }
         )
         payload = b"".join([_HEADER_LEN.pack(len(header)), header, *(v.tobytes() for v in arrays.values())])
         return _FRAME.pack(_MAGIC, len(payload), zlib.crc32(payload)) + payload
@@ -61,13 +66,14 @@ class Batch:
                 payload, dtype=dt, count=int(np.prod(shape)), offset=offset
             ).reshape(shape)
             offset += size
-        return cls(list(header["ids"]), columns)
+        return cls(list(header["ids"]), columns, header.get("metadata"))
 
     @classmethod
     def concat(cls, batches: list[Batch]) -> Batch:
         ids = [i for b in batches for i in b.ids]
         names = batches[0].columns.keys() if batches else ()
-        return cls(ids, {k: np.concatenate([b.columns[k] for b in batches]) for k in names})
+        metadata = [m for b in batches for m in (b.metadata or [{} for _ in b.ids])]
+        return cls(ids, {k: np.concatenate([b.columns[k] for b in batches]) for k in names}, metadata)
 
 
 def _read_frames(path: Path) -> tuple[list[Batch], int]:

@@ -3,16 +3,43 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
+from curator.arrays import GrowableArray
 from curator.checks.base import stack
 from curator.domain.policy import Policy
 from curator.state.admission_log import AdmissionLog, Batch
 
 if TYPE_CHECKING:
     from curator.checks.base import DedupIndex, IndexedCheck, Item
+
+
+class AdmittedRows:
+    """When each kept sample was admitted, its diversity then, and its metadata: for collapse reports."""
+
+    def __init__(self) -> None:
+        self._admitted_at = GrowableArray((), np.float64)
+        self._diversity = GrowableArray((), np.float32)
+        self.metadata: list[dict[str, str]] = []
+
+    def add(self, batch: Batch) -> None:
+        n = len(batch.ids)
+        self._admitted_at.extend(batch.columns.get("row.admitted_at", np.full(n, np.nan)))
+        self._diversity.extend(batch.columns.get("row.diversity", np.full(n, np.nan, dtype=np.float32)))
+        self.metadata.extend(batch.metadata or [{} for _ in range(n)])
+
+    @property
+    def admitted_at(self) -> np.ndarray:
+        return self._admitted_at.view
+
+    @property
+    def diversity(self) -> np.ndarray:
+        return self._diversity.view
 
 
 class CollectionState:
@@ -42,6 +69,10 @@ class CollectionState:
             c.name: c.new_index(policy.check(c.name).params) for c in checks
         }
         self._kept = 0
+        self.rows = AdmittedRows()
+        # The collapse monitor's k-means centroids and the collection size they were fitted at.
+        self.centroids: tuple[int, np.ndarray] | None = None
+        self.clock: Callable[[], float] = time.time  # admission timestamps; tests move it
         self._checkpoint_every = checkpoint_every
         self._log = AdmissionLog(directory, fsync=fsync)
         for batch in self._log.load():
@@ -63,7 +94,10 @@ class CollectionState:
             check.prepare(items, self.policy.check(check.name))
             for feature, column in stack(items, check.name).items():
                 columns[f"{check.name}.{feature}"] = column
-        batch = Batch([it.sample.id for it in items], columns)
+        columns["row.admitted_at"] = np.full(len(items), self.clock(), dtype=np.float64)
+        diversity = [it.scores.get("diversity", np.nan) for it in items]
+        columns["row.diversity"] = np.array(diversity, dtype=np.float32)
+        batch = Batch([it.sample.id for it in items], columns, [dict(it.sample.metadata) for it in items])
         self._log.append(batch)
         self._apply(batch)
         self.version += 1
@@ -77,6 +111,7 @@ class CollectionState:
                 batch.ids, {k[len(prefix) :]: v for k, v in batch.columns.items() if k.startswith(prefix)}
             )
         self._kept += len(batch.ids)
+        self.rows.add(batch)
 
     def checkpoint(self) -> None:
         with self.lock:

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from curator.domain.decision import Decision, Verdict
 from curator.domain.policy import Policy
+from curator.monitor.collapse import DiversityWindow
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +65,8 @@ class Stats:
     # (bucket start, counts), ascending, only buckets that have decisions.
     series: list[tuple[datetime, VerdictCounts]] = field(default_factory=list)
     bucket_seconds: int = 3600
+    # Filled in by the service from the collection's live state (not by the store).
+    diversity: list[DiversityWindow] = field(default_factory=list)
 
 
 class Store(ABC):

@@ -275,8 +275,26 @@ class TimeBucket(_message.Message):
     counts: VerdictCounts
     def __init__(self, start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., counts: _Optional[_Union[VerdictCounts, _Mapping]] = ...) -> None: ...
 
+class DiversityWindow(_message.Message):
+    __slots__ = ("start_time", "group", "kept", "mean_nn_distance", "cluster_entropy", "distinct_3", "collapsed")
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    GROUP_FIELD_NUMBER: _ClassVar[int]
+    KEPT_FIELD_NUMBER: _ClassVar[int]
+    MEAN_NN_DISTANCE_FIELD_NUMBER: _ClassVar[int]
+    CLUSTER_ENTROPY_FIELD_NUMBER: _ClassVar[int]
+    DISTINCT_3_FIELD_NUMBER: _ClassVar[int]
+    COLLAPSED_FIELD_NUMBER: _ClassVar[int]
+    start_time: _timestamp_pb2.Timestamp
+    group: str
+    kept: int
+    mean_nn_distance: float
+    cluster_entropy: float
+    distinct_3: float
+    collapsed: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., group: _Optional[str] = ..., kept: _Optional[int] = ..., mean_nn_distance: _Optional[float] = ..., cluster_entropy: _Optional[float] = ..., distinct_3: _Optional[float] = ..., collapsed: _Optional[_Iterable[str]] = ...) -> None: ...
+
 class GetStatsResponse(_message.Message):
-    __slots__ = ("totals", "by_reason", "by_check", "by_group", "series", "bucket_seconds")
+    __slots__ = ("totals", "by_reason", "by_check", "by_group", "series", "bucket_seconds", "diversity")
     class ByReasonEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -297,10 +315,12 @@ class GetStatsResponse(_message.Message):
     BY_GROUP_FIELD_NUMBER: _ClassVar[int]
     SERIES_FIELD_NUMBER: _ClassVar[int]
     BUCKET_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    DIVERSITY_FIELD_NUMBER: _ClassVar[int]
     totals: VerdictCounts
     by_reason: _containers.ScalarMap[str, int]
     by_check: _containers.ScalarMap[str, int]
     by_group: _containers.RepeatedCompositeFieldContainer[GroupCounts]
     series: _containers.RepeatedCompositeFieldContainer[TimeBucket]
     bucket_seconds: int
-    def __init__(self, totals: _Optional[_Union[VerdictCounts, _Mapping]] = ..., by_reason: _Optional[_Mapping[str, int]] = ..., by_check: _Optional[_Mapping[str, int]] = ..., by_group: _Optional[_Iterable[_Union[GroupCounts, _Mapping]]] = ..., series: _Optional[_Iterable[_Union[TimeBucket, _Mapping]]] = ..., bucket_seconds: _Optional[int] = ...) -> None: ...
+    diversity: _containers.RepeatedCompositeFieldContainer[DiversityWindow]
+    def __init__(self, totals: _Optional[_Union[VerdictCounts, _Mapping]] = ..., by_reason: _Optional[_Mapping[str, int]] = ..., by_check: _Optional[_Mapping[str, int]] = ..., by_group: _Optional[_Iterable[_Union[GroupCounts, _Mapping]]] = ..., series: _Optional[_Iterable[_Union[TimeBucket, _Mapping]]] = ..., bucket_seconds: _Optional[int] = ..., diversity: _Optional[_Iterable[_Union[DiversityWindow, _Mapping]]] = ...) -> None: ...

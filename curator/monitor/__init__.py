@@ -1,0 +1,1 @@
+"""Collection-level views over what was admitted: the collapse (diversity) monitor."""
