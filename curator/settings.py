@@ -80,7 +80,7 @@ class EmbeddingSettings(_Section):
 class MonitorSettings(_Section):
     clusters: int = Field(default=16, ge=2, description="k-means clusters for cluster entropy")
     max_drop: float = Field(default=0.3, gt=0, lt=1, description="collapse flag: fall below the first window")
-    min_window_kept: int = Field(default=10, ge=1, description="smaller windows are never flagged")
+    min_window_kept: int = Field(default=5, ge=1, description="smaller windows are never flagged")
     kmeans_sample: int = Field(default=20_000, ge=100, description="vectors sampled to fit k-means")
 
     def params(self) -> MonitorParams:

@@ -157,25 +157,31 @@ def stats_tables(s: Stats, group_by: str | None) -> list[Table]:
 
 
 def _metric(value: float | None) -> str:
-    return "-" if value is None else f"{value:.3f} {bar(value, 8)}"
+    return "-" if value is None else f"{value:.3f}"
+
+
+# Flag column: which metrics fell (NN distance, cluster entropy, distinct 3-grams).
+_SHORT = {"mean_nn_distance": "NN", "cluster_entropy": "H", "distinct_3": "d3"}
 
 
 def diversity_table(s: Stats, group_by: str | None) -> Table:
     """The collapse monitor: one row per window (and group), COLLAPSE where a metric fell too far."""
     t = Table(title=f"diversity ({_bucket_label(s.bucket_seconds)} windows, UTC)", title_justify="left")
-    t.add_column("start", no_wrap=True)
+    t.add_column("start", min_width=8, no_wrap=True)
     if group_by is not None:
-        t.add_column(group_by)
-    t.add_column("kept", justify="right")
-    for name in ("mean NN distance", "cluster entropy", "distinct 3-grams"):
-        t.add_column(name, no_wrap=True)
-    t.add_column("flag", no_wrap=True)
+        t.add_column(group_by, min_width=10, no_wrap=True)
+    t.add_column("kept", justify="right", min_width=4, no_wrap=True)
+    for name in ("NN dist", "entropy", "dist-3"):
+        t.add_column(name, justify="right", no_wrap=True)
+    t.add_column("collapse", no_wrap=True)
     for w in s.diversity:
-        cells = [w.start.astimezone(UTC).strftime("%Y-%m-%d %H:%M")]
+        cells = [w.start.astimezone(UTC).strftime("%H:%M:%S" if s.bucket_seconds < 60 else "%m-%d %H:%M")]
         if group_by is not None:
             cells.append(w.group or "(none)")
         cells += [str(w.kept), _metric(w.mean_nn_distance), _metric(w.cluster_entropy), _metric(w.distinct_3)]
-        cells.append(f"[bold red]COLLAPSE[/] ({', '.join(w.collapsed)})" if w.collapsed else "")
+        cells.append(
+            f"[bold red]COLLAPSE[/] {','.join(_SHORT[m] for m in w.collapsed)}" if w.collapsed else ""
+        )
         t.add_row(*cells)
     return t
 

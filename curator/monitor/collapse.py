@@ -11,10 +11,10 @@ the samples admitted in that window:
   sample's distinct 3-grams (exact from the near-duplicate sketches while
   samples have at most ``sketch_size`` 3-grams, a bottom-k estimate beyond).
 
-A window is flagged when a metric falls more than ``max_drop`` (a fraction)
-below the same group's first window. Windows with fewer than
-``min_window_kept`` samples are reported but never flagged or used as the
-reference, since their metrics are noisy.
+A window (of a group, when grouped) is flagged when a metric falls more than
+``max_drop`` (a fraction) below the collection's first window, all groups
+together. Windows with fewer than ``min_window_kept`` samples are reported
+but never flagged or used as the reference, since their metrics are noisy.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ class DiversityWindow:
 class MonitorParams:
     clusters: int = 16
     max_drop: float = 0.3
-    min_window_kept: int = 10
+    min_window_kept: int = 5
     kmeans_sample: int = 20_000
 
 
@@ -79,41 +79,52 @@ def diversity_windows(
     rows = np.flatnonzero(mask)
     if not len(rows):
         return []
-    clusters = _cluster_of(state, vectors, params) if vectors is not None else None
+    clustered = _cluster_of(state, vectors, params) if vectors is not None else None
+    clusters, k = clustered if clustered is not None else (None, 0)
     bucket = (at[rows] // bucket_seconds).astype(np.int64) * bucket_seconds
-    keys: dict[tuple[int, str], list[int]] = {}
-    for r, b in zip(rows.tolist(), bucket.tolist(), strict=True):
-        keys.setdefault((b, groups[r]), []).append(r)
-    windows = []
-    for (b, group), members in sorted(keys.items()):
-        idx = np.array(members)
-        div = diversity[idx]
-        windows.append(
-            DiversityWindow(
-                start=datetime.fromtimestamp(b, UTC),
-                group=group,
-                kept=len(idx),
-                mean_nn_distance=float(np.nanmean(div)) if np.isfinite(div).any() else None,
-                cluster_entropy=_entropy(clusters[idx], params.clusters) if clusters is not None else None,
-                distinct_3=_distinct_ratio(sketches, idx) if sketches is not None else None,
+
+    def measure(keys: dict[tuple[int, str], list[int]]) -> list[DiversityWindow]:
+        windows = []
+        for (b, group), members in sorted(keys.items()):
+            idx = np.array(members)
+            div = diversity[idx]
+            windows.append(
+                DiversityWindow(
+                    start=datetime.fromtimestamp(b, UTC),
+                    group=group,
+                    kept=len(idx),
+                    mean_nn_distance=float(np.nanmean(div)) if np.isfinite(div).any() else None,
+                    cluster_entropy=_entropy(clusters[idx], k) if clusters is not None else None,
+                    distinct_3=_distinct_ratio(sketches, idx) if sketches is not None else None,
+                )
             )
-        )
-    return _flag(windows, params)
+        return windows
+
+    whole: dict[tuple[int, str], list[int]] = {}
+    grouped: dict[tuple[int, str], list[int]] = {}
+    for r, b in zip(rows.tolist(), bucket.tolist(), strict=True):
+        whole.setdefault((b, ""), []).append(r)
+        if group_by:
+            grouped.setdefault((b, groups[r]), []).append(r)
+    overall = measure(whole)
+    # The reference is the collection's first window (all groups together) big enough to judge.
+    reference = next((w for w in overall if w.kept >= params.min_window_kept), None)
+    return _flag(measure(grouped) if group_by else overall, reference, params)
 
 
-def _flag(windows: list[DiversityWindow], params: MonitorParams) -> list[DiversityWindow]:
-    first: dict[str, DiversityWindow] = {}
+def _flag(
+    windows: list[DiversityWindow], reference: DiversityWindow | None, params: MonitorParams
+) -> list[DiversityWindow]:
+    if reference is None:
+        return windows
     out = []
     for w in windows:
-        if w.kept < params.min_window_kept:
-            out.append(w)
-            continue
-        ref = first.setdefault(w.group, w)
         fallen = tuple(
             m
             for m in METRICS
-            if (value := w.metric(m)) is not None
-            and (base := ref.metric(m)) is not None
+            if w.kept >= params.min_window_kept
+            and (value := w.metric(m)) is not None
+            and (base := reference.metric(m)) is not None
             and value < base * (1 - params.max_drop)
         )
         out.append(
@@ -144,22 +155,30 @@ def _sketches(state: CollectionState) -> dict[str, np.ndarray] | None:
     return {k: v.copy() for k, v in columns.items()}
 
 
-def _cluster_of(state: CollectionState, vectors: np.ndarray, params: MonitorParams) -> np.ndarray | None:
-    """Cluster of every row, with centroids refitted once the collection has grown by a quarter."""
+def _cluster_of(
+    state: CollectionState, vectors: np.ndarray, params: MonitorParams
+) -> tuple[np.ndarray, int] | None:
+    """Cluster of every row and the number of clusters, refitted once the collection grew by a quarter.
+
+    Small collections get fewer clusters: at least 10 points per centroid.
+    """
     n = len(vectors)
-    if n < params.clusters * 2:
+    k = min(params.clusters, n // 10)
+    if k < 2:
         return None
     cached = state.centroids
-    if cached is None or n > cached[0] * 1.25:
+    if cached is None or n > cached[0] * 1.25 or len(cached[1]) != k:
         rng = np.random.default_rng(0)
         train = vectors[rng.choice(n, min(n, params.kmeans_sample), replace=False)]
-        kmeans = faiss.Kmeans(vectors.shape[1], params.clusters, niter=20, seed=1, spherical=True)
+        kmeans = faiss.Kmeans(
+            vectors.shape[1], k, niter=20, seed=1, spherical=True, min_points_per_centroid=10
+        )
         kmeans.train(np.ascontiguousarray(train))
         cached = state.centroids = (n, np.array(kmeans.centroids, dtype=np.float32))
     index = faiss.IndexFlatIP(vectors.shape[1])
     index.add(cached[1])
     _, assigned = index.search(np.ascontiguousarray(vectors), 1)
-    return assigned[:, 0]
+    return assigned[:, 0], k
 
 
 def _entropy(labels: np.ndarray, k: int) -> float:

@@ -136,3 +136,26 @@ def test_an_unknown_collection_is_an_error(cli: Cli, tmp_path: Path) -> None:
     result = cli("stats", "-c", "nope", "--data-dir", tmp_path)
     assert result.exit_code == 1
     assert "collection 'nope' does not exist" in result.stderr
+
+
+def test_diversity_windows_render_with_the_collapse_flag() -> None:
+    from datetime import UTC, datetime
+
+    from rich.console import Console
+
+    from curator.cli.render import diversity_table, stats_json
+    from curator.monitor.collapse import DiversityWindow
+    from curator.state.store import Stats
+
+    windows = [
+        DiversityWindow(datetime(2026, 1, 1, tzinfo=UTC), "varied", 200, 0.669, 0.976, 0.972),
+        DiversityWindow(
+            datetime(2026, 1, 1, 1, tzinfo=UTC), "collapsing", 29, 0.139, 0.767, 0.664, ("mean_nn_distance",)
+        ),
+    ]
+    stats = Stats(bucket_seconds=3600, diversity=windows)
+    console = Console(width=100, record=True)
+    console.print(diversity_table(stats, "generator"))
+    text = console.export_text()
+    assert "collapsing" in text and "0.139" in text and "COLLAPSE NN" in text
+    assert stats_json(stats)["diversity"][1]["collapsed"] == ["mean_nn_distance"]
