@@ -20,7 +20,9 @@ normalised, ``torch.set_num_threads``), ``onnx-fp32`` (``model.onnx``),
 ``onnx-int8`` (``model.int8.onnx``), each an OnnxEncoder with
 ``intra_op_num_threads`` equal to the torch threads. Every backend encodes the
 whole set ``--repeat`` times (backends interleaved, order rotated per repeat,
-after one warm-up batch); the median wall time counts. Agreement is the cosine
+after one warm-up batch); the median wall time counts. ``cpu_s_median`` (the
+process's CPU time) and ``loadavg_1m`` (before, after) show how busy the
+machine was: on a shared machine the wall times swing with other work. Agreement is the cosine
 between each text's torch and ONNX embedding (both L2-normalised).
 
 Output: one JSON line per backend × set × threads, then one verdict line. The
@@ -174,14 +176,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             for encoder in encoders.values():  # warm-up: first-call allocations, thread pools
                 encoder.encode(texts[: args.batch_size])
             runs: dict[str, list[float]] = {name: [] for name in encoders}
+            cpu: dict[str, list[float]] = {name: [] for name in encoders}
+            load_before = os.getloadavg()[0]
             vectors: dict[str, np.ndarray] = {}
             names = list(encoders)
             for rep in range(args.repeat):
                 shift = rep % len(names)
                 for name in names[shift:] + names[:shift]:
-                    start = time.perf_counter()
+                    start, start_cpu = time.perf_counter(), time.process_time()
                     vectors[name] = encoders[name].encode(texts)
                     runs[name].append(time.perf_counter() - start)
+                    cpu[name].append(time.process_time() - start_cpu)
+            load = [round(load_before, 2), round(os.getloadavg()[0], 2)]
             torch_s = statistics.median(runs["torch"])
             for name in names:
                 median = statistics.median(runs[name])
@@ -195,6 +201,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "runs_s": [round(s, 3) for s in runs[name]],
                     "texts_per_s": round(len(texts) / median, 1),
                     "speedup_vs_torch": round(torch_s / median, 3),
+                    "cpu_s_median": round(statistics.median(cpu[name]), 3),
+                    "loadavg_1m": load,
                 }
                 if name != "torch":
                     cos = cosines(vectors["torch"], vectors[name])

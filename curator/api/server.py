@@ -30,7 +30,8 @@ class RunningServer:
     health: health.HealthServicer
     port: int
     grace: float
-    ready: threading.Event
+    ready: threading.Event  # set once warm-up ended, well or not (see warm_up_errors)
+    warm_up_errors: list[BaseException]
 
     def stop(self, grace: float | None = None) -> None:
         """Refuse new calls, let in-flight ones finish, then flush every collection to disk."""
@@ -64,14 +65,17 @@ def start(settings: Settings, curator: Curator | None = None) -> RunningServer:
         health_servicer.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
     server.start()
     ready = threading.Event()
+    failed: list[BaseException] = []
 
     def _warm_up() -> None:
         """Health stays NOT_SERVING until the models are loaded; requests meanwhile wait for them."""
         try:
             if settings.embeddings.preload:
                 curator.warm_up()
-        except Exception:
-            log.exception("warm-up failed; health stays NOT_SERVING")
+        except Exception as err:
+            log.error("could not load the models: %s", err)
+            failed.append(err)
+            ready.set()
             return
         for name in ("", SERVICE_NAME):
             health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
@@ -80,7 +84,7 @@ def start(settings: Settings, curator: Curator | None = None) -> RunningServer:
 
     threading.Thread(target=_warm_up, name="curator-warm-up", daemon=True).start()
     log.info("curator serving on %s:%d (data in %s)", settings.server.host, port, settings.data_dir)
-    return RunningServer(server, curator, health_servicer, port, settings.server.grace_seconds, ready)
+    return RunningServer(server, curator, health_servicer, port, settings.server.grace_seconds, ready, failed)
 
 
 def serve(settings: Settings) -> None:
@@ -94,6 +98,12 @@ def serve(settings: Settings) -> None:
 
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
+    running.ready.wait()
+    if (
+        running.warm_up_errors
+    ):  # e.g. the embedding model is missing: say so and stop, not serve half a service
+        running.stop(grace=0)
+        raise SystemExit(f"curator: cannot start: {running.warm_up_errors[0]}")
     done.wait()
     running.stop()
     log.info("curator stopped; state flushed")

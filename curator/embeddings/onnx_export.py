@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 
 from curator.embeddings.model import MODEL_PACKAGE, PATH_SETTING, ModelUnavailable
+from curator.errors import CuratorError
 
 MODEL_FILE = "model.onnx"
 FUSED_FILE = "model.fused.onnx"
@@ -69,7 +70,7 @@ OUTPUT_NAME = "last_hidden_state"
 EXACT_TOLERANCE = 1e-3
 
 
-class ExportError(RuntimeError):
+class ExportError(CuratorError):
     """The exported graph does not reproduce the torch model."""
 
 

@@ -27,7 +27,7 @@ def test_health_not_serving_until_model_loaded_then_serving_then_not_on_shutdown
             resp = health.Check(health_pb2.HealthCheckRequest(service=service))
             assert resp.status == health_pb2.HealthCheckResponse.NOT_SERVING
         gate.set()  # the "model" finishes loading
-        assert running.ready.wait(10)
+        assert running.ready.wait(10) and not running.warm_up_errors
         for service in ("", "curator.v1.CuratorService"):
             resp = health.Check(health_pb2.HealthCheckRequest(service=service))
             assert resp.status == health_pb2.HealthCheckResponse.SERVING

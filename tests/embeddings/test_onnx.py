@@ -14,7 +14,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from curator.embeddings.model import ModelUnavailable, default_model_path, load_encoder
+from curator.embeddings.model import (
+    ModelUnavailable,
+    SentenceTransformerEncoder,
+    default_model_path,
+    load_encoder,
+)
 from curator.embeddings.onnx_encoder import OnnxEncoder
 from curator.embeddings.onnx_export import FUSED_FILE, INT8_FILE, MODEL_FILE, export_onnx
 
@@ -51,8 +56,14 @@ def onnx_encoder(onnx_dir: Path) -> OnnxEncoder:
     return OnnxEncoder(onnx_dir, threads=2)
 
 
+def torch_encoder() -> SentenceTransformerEncoder:
+    encoder = load_encoder()  # the packaged MiniLM on torch, shared with the other tests
+    assert isinstance(encoder, SentenceTransformerEncoder)
+    return encoder
+
+
 def torch_encode(texts: Sequence[str]) -> np.ndarray:
-    return load_encoder().encode(texts)
+    return torch_encoder().encode(texts)
 
 
 def test_export_writes_a_self_contained_directory(onnx_dir: Path) -> None:
@@ -84,11 +95,11 @@ def test_inputs_and_output_have_dynamic_batch_and_sequence_axes(onnx_encoder: On
 
 def test_reads_dimension_and_max_seq_length(onnx_encoder: OnnxEncoder) -> None:
     assert onnx_encoder.dimension == 384
-    assert onnx_encoder.max_seq_length == 256 == load_encoder().max_seq_length
+    assert onnx_encoder.max_seq_length == 256 == torch_encoder().max_seq_length
 
 
 def test_tokens_match_sentence_transformers(onnx_encoder: OnnxEncoder) -> None:
-    features = load_encoder().model.preprocess(VARIED)
+    features = torch_encoder().model.preprocess(VARIED)
     ids, mask = features["input_ids"].numpy(), features["attention_mask"].numpy()
     for i, encoding in enumerate(onnx_encoder.tokenizer.encode_batch(VARIED)):
         ours = [t for t, m in zip(encoding.ids, encoding.attention_mask, strict=True) if m]
