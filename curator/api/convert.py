@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from curator.domain.decision import Action, Decision, Reason, Verdict
+from curator.domain.decision import Action, Annotation, Decision, Reason, Verdict
 from curator.domain.policy import CheckPolicy, DedupKey, Policy, RulePolicy
 from curator.domain.reasons import ReasonCode
 from curator.domain.validation import SampleInput
@@ -59,7 +59,20 @@ def decision(d: Decision) -> pb.Decision:
         ],
         scores=d.scores,
         policy_version=d.policy_version,
+        annotations=[annotation(a) for a in d.annotations],
     )
+
+
+def annotation(a: Annotation) -> pb.Annotation:
+    out = pb.Annotation(check=a.check, kind=a.kind, subject=a.subject, label=a.label, attributes=a.attributes)
+    if a.span is not None:
+        out.start, out.end = a.span
+    return out
+
+
+def annotation_in(a: pb.Annotation) -> Annotation:
+    span = (a.start, a.end) if a.HasField("start") and a.HasField("end") else None
+    return Annotation(a.check, a.kind, a.subject, a.label, span, dict(a.attributes))
 
 
 def policy_in(p: pb.Policy) -> Policy:
@@ -209,6 +222,7 @@ def decision_in(d: pb.Decision) -> Decision:
         ],
         scores=dict(d.scores),
         policy_version=d.policy_version,
+        annotations=[annotation_in(a) for a in d.annotations],
     )
 
 

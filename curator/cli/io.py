@@ -18,7 +18,7 @@ from typing import IO, Any
 
 import orjson
 
-from curator.domain.decision import Decision
+from curator.domain.decision import Annotation, Decision
 from curator.domain.validation import SampleInput
 
 CONTENT_FIELDS = ("text", "instruction", "input", "output")
@@ -247,9 +247,17 @@ def _stringify(value: Any) -> str:
 # ---------------------------------------------------------------- writing
 
 
+def annotation_json(a: Annotation) -> dict[str, Any]:
+    """``{"check", "kind", <attributes>..., "span": [start, end]}``; span into the sample's full text."""
+    out: dict[str, Any] = {"check": a.check, "kind": a.kind, **a.attributes}
+    if a.span is not None:
+        out["span"] = list(a.span)
+    return out
+
+
 def decision_json(d: Decision) -> dict[str, Any]:
-    """The decision line format of ``curator filter --decisions``."""
-    return {
+    """The decision line format of ``curator filter --decisions`` ("annotations" only when there are some)."""
+    line = {
         "id": d.sample_id,
         "verdict": str(d.verdict),
         "reasons": [
@@ -267,6 +275,9 @@ def decision_json(d: Decision) -> dict[str, Any]:
         "scores": dict(sorted(d.scores.items())),
         "policy_version": d.policy_version,
     }
+    if d.annotations:
+        line["annotations"] = [annotation_json(a) for a in d.annotations]
+    return line
 
 
 class JsonlWriter:

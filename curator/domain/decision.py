@@ -28,16 +28,35 @@ class Evidence:
     detail: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class Annotation:
+    """A finding that travels with the decision without deciding anything (e.g. an identity mention).
+
+    ``subject`` and ``label`` are what reports aggregate by (for an identity
+    mention: axis and group); ``attributes`` carry everything shown to people.
+    ``span`` is a character range in the sample's ``full_text``.
+    """
+
+    check: str
+    kind: str
+    subject: str = ""
+    label: str = ""
+    span: tuple[int, int] | None = None
+    attributes: dict[str, str] = field(default_factory=dict)
+
+
 @dataclass(slots=True)
 class CheckResult:
     """One check's measurement of one sample; no decision is taken here.
 
     ``scores`` maps score names (e.g. ``near_duplicate``) to values; ``evidence``
-    maps the same names to what backs them.
+    maps the same names to what backs them; ``annotations`` are findings that
+    are recorded but never decide by themselves.
     """
 
     scores: dict[str, float] = field(default_factory=dict)
     evidence: dict[str, Evidence] = field(default_factory=dict)
+    annotations: list[Annotation] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +77,7 @@ class Decision:
     reasons: list[Reason] = field(default_factory=list)
     scores: dict[str, float] = field(default_factory=dict)
     policy_version: int = 0
+    annotations: list[Annotation] = field(default_factory=list)
 
     @staticmethod
     def verdict_for(reasons: list[Reason]) -> Verdict:

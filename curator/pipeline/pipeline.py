@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from curator.checks.base import Check, CheckContext, IndexedCheck, Item
-from curator.domain.decision import Action, Decision, Reason, Verdict
+from curator.domain.decision import Action, Annotation, Decision, Reason, Verdict
 from curator.domain.policy import Policy, reasons_for
 from curator.domain.sample import Sample
 from curator.state.collection import CollectionState
@@ -110,6 +110,7 @@ class Pipeline:
         pending: Sequence[Item],
     ) -> list[Decision]:
         reasons: list[list[Reason]] = [[] for _ in items]
+        annotations: list[list[Annotation]] = [[] for _ in items]
         scores: list[dict[str, float]] = [{} for _ in items]
         dropped = [False] * len(items)
         for check in self.checks:
@@ -129,11 +130,12 @@ class Pipeline:
                 results = check.evaluate_batch(batch, ctx)
             for i, result in zip(targets, results, strict=True):
                 scores[i].update(result.scores)
+                annotations[i] += result.annotations
                 found = reasons_for(check.name, check.rules, check_policy, result)
                 if found:
                     reasons[i] += found
                     dropped[i] = dropped[i] or any(r.action is Action.DROP for r in found)
         return [
-            Decision(it.sample.id, Decision.verdict_for(rs), rs, sc, version)
-            for it, rs, sc in zip(items, reasons, scores, strict=True)
+            Decision(it.sample.id, Decision.verdict_for(rs), rs, sc, version, an)
+            for it, rs, sc, an in zip(items, reasons, scores, annotations, strict=True)
         ]

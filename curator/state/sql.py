@@ -38,7 +38,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
-from curator.domain.decision import Reason, Verdict
+from curator.domain.decision import Annotation, Reason, Verdict
 from curator.domain.policy import Policy
 from curator.errors import AlreadyExists, FieldViolation, InvalidArgument, NotFound
 from curator.state.store import (
@@ -81,6 +81,7 @@ decisions_table = Table(
     Column("reasons", Text, nullable=False),  # JSON list, see _reason_json
     Column("scores", Text, nullable=False),  # JSON object
     Column("metadata", Text, nullable=False),  # JSON object
+    Column("annotations", Text, nullable=False, server_default="[]"),  # JSON list, see _annotation_json
     Index("ix_decisions_collection_ts", "collection", "ts_ms"),
     Index("ix_decisions_ts", "ts_ms"),
 )
@@ -106,6 +107,21 @@ decision_metadata_table = Table(
     Column("value", Text, nullable=False),
     Column("verdict", String(8), nullable=False),  # copied so by_group never joins back to decisions
     Index("ix_decision_metadata_collection_key_ts", "collection", "key", "ts_ms"),
+)
+
+# One row per annotation: what bias reports and the like aggregate by (subject, label) in SQL.
+decision_annotations_table = Table(
+    "decision_annotations",
+    metadata,
+    Column("decision_id", _Id, ForeignKey("decisions.id"), nullable=False),
+    Column("collection", String(64), nullable=False),
+    Column("ts_ms", BigInteger, nullable=False),
+    Column("verdict", String(8), nullable=False),
+    Column("check_name", String(64), nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("label", Text, nullable=False),
+    Index("ix_decision_annotations_collection_kind_ts", "collection", "check_name", "kind", "ts_ms"),
 )
 
 
@@ -185,6 +201,7 @@ class SqlStore(Store):
                 "reasons": _dumps([_reason_json(r) for r in logged.decision.reasons]),
                 "scores": _dumps(logged.decision.scores),
                 "metadata": _dumps(logged.metadata),
+                "annotations": _dumps([_annotation_json(a) for a in logged.decision.annotations]),
             }
             for logged in decisions
         ]
@@ -222,6 +239,47 @@ class SqlStore(Store):
                 conn.execute(insert(decision_reasons_table), reason_rows)
             if metadata_rows:
                 conn.execute(insert(decision_metadata_table), metadata_rows)
+            annotation_rows = [
+                {
+                    "decision_id": decision_id,
+                    "collection": collection,
+                    "ts_ms": ts_ms,
+                    "verdict": str(logged.decision.verdict),
+                    "check_name": a.check,
+                    "kind": a.kind,
+                    "subject": a.subject,
+                    "label": a.label,
+                }
+                for decision_id, logged in zip(ids, decisions, strict=True)
+                for a in logged.decision.annotations
+            ]
+            if annotation_rows:
+                conn.execute(insert(decision_annotations_table), annotation_rows)
+
+    def annotation_counts(
+        self, query: StatsQuery, check: str, kind: str
+    ) -> dict[tuple[str, str], VerdictCounts]:
+        """Decisions per (subject, label) of one annotation kind, by verdict; one SQL GROUP BY.
+
+        A decision with the same (subject, label) annotated twice counts once.
+        """
+        a = decision_annotations_table.c
+        distinct = (
+            select(a.decision_id, a.subject, a.label, a.verdict)
+            .where(*_window(a, query), a.check_name == check, a.kind == kind)
+            .distinct()
+            .subquery()
+        )
+        out: dict[tuple[str, str], VerdictCounts] = {}
+        with self._engine.begin() as conn:
+            rows = conn.execute(
+                select(distinct.c.subject, distinct.c.label, distinct.c.verdict, func.count()).group_by(
+                    distinct.c.subject, distinct.c.label, distinct.c.verdict
+                )
+            )
+            for subject, label, verdict, n in rows:
+                out.setdefault((subject, label), VerdictCounts()).add(Verdict(verdict), n)
+        return out
 
     def stats(self, query: StatsQuery) -> Stats:
         if query.bucket_seconds <= 0:
@@ -356,6 +414,17 @@ def _collection_record(row: Any) -> CollectionRecord:
         policy_version=row["policy_version"],
         created_at=_utc(row["created_at"]),
     )
+
+
+def _annotation_json(a: Annotation) -> dict[str, Any]:
+    return {
+        "check": a.check,
+        "kind": a.kind,
+        "subject": a.subject,
+        "label": a.label,
+        "span": list(a.span) if a.span else None,
+        "attributes": a.attributes,
+    }
 
 
 def _reason_json(reason: Reason) -> dict[str, Any]:

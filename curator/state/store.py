@@ -97,4 +97,10 @@ class Store(ABC):
         """Aggregates computed by indexed SQL queries, never by scanning rows in Python."""
 
     @abstractmethod
+    def annotation_counts(
+        self, query: StatsQuery, check: str, kind: str
+    ) -> dict[tuple[str, str], VerdictCounts]:
+        """Decisions per (subject, label) of one annotation kind, by verdict, in the query's window."""
+
+    @abstractmethod
     def close(self) -> None: ...

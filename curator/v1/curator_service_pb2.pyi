@@ -109,8 +109,33 @@ class Reason(_message.Message):
     action: Action
     def __init__(self, code: _Optional[str] = ..., check: _Optional[str] = ..., message: _Optional[str] = ..., score: _Optional[float] = ..., threshold: _Optional[float] = ..., matched_id: _Optional[str] = ..., action: _Optional[_Union[Action, str]] = ...) -> None: ...
 
+class Annotation(_message.Message):
+    __slots__ = ("check", "kind", "subject", "label", "start", "end", "attributes")
+    class AttributesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    CHECK_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_FIELD_NUMBER: _ClassVar[int]
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    START_FIELD_NUMBER: _ClassVar[int]
+    END_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    check: str
+    kind: str
+    subject: str
+    label: str
+    start: int
+    end: int
+    attributes: _containers.ScalarMap[str, str]
+    def __init__(self, check: _Optional[str] = ..., kind: _Optional[str] = ..., subject: _Optional[str] = ..., label: _Optional[str] = ..., start: _Optional[int] = ..., end: _Optional[int] = ..., attributes: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
 class Decision(_message.Message):
-    __slots__ = ("sample_id", "verdict", "reasons", "scores", "policy_version")
+    __slots__ = ("sample_id", "verdict", "reasons", "scores", "policy_version", "annotations")
     class ScoresEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -123,12 +148,14 @@ class Decision(_message.Message):
     REASONS_FIELD_NUMBER: _ClassVar[int]
     SCORES_FIELD_NUMBER: _ClassVar[int]
     POLICY_VERSION_FIELD_NUMBER: _ClassVar[int]
+    ANNOTATIONS_FIELD_NUMBER: _ClassVar[int]
     sample_id: str
     verdict: Verdict
     reasons: _containers.RepeatedCompositeFieldContainer[Reason]
     scores: _containers.ScalarMap[str, float]
     policy_version: int
-    def __init__(self, sample_id: _Optional[str] = ..., verdict: _Optional[_Union[Verdict, str]] = ..., reasons: _Optional[_Iterable[_Union[Reason, _Mapping]]] = ..., scores: _Optional[_Mapping[str, float]] = ..., policy_version: _Optional[int] = ...) -> None: ...
+    annotations: _containers.RepeatedCompositeFieldContainer[Annotation]
+    def __init__(self, sample_id: _Optional[str] = ..., verdict: _Optional[_Union[Verdict, str]] = ..., reasons: _Optional[_Iterable[_Union[Reason, _Mapping]]] = ..., scores: _Optional[_Mapping[str, float]] = ..., policy_version: _Optional[int] = ..., annotations: _Optional[_Iterable[_Union[Annotation, _Mapping]]] = ...) -> None: ...
 
 class FilterResponse(_message.Message):
     __slots__ = ("decisions", "error")

@@ -439,3 +439,45 @@ def test_missing_postgres_driver_names_the_install_command(monkeypatch: pytest.M
     with pytest.raises(RuntimeError, match=r"pip install 'curator\[postgres\]'"):
         SqlStore("postgresql+psycopg2://postgres@127.0.0.1:1/none")
     assert POSTGRES_INSTALL_HINT == "pip install 'curator[postgres]'"
+
+
+def test_annotations_are_stored_and_counted_per_subject_and_label(store: SqlStore) -> None:
+    from curator.domain import Annotation, Decision
+
+    def mention(axis: str, group: str, span: tuple[int, int]) -> Annotation:
+        return Annotation("bias", "identity_mention", axis, group, span, {"axis": axis, "group": group})
+
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    decisions = [
+        LoggedDecision(Decision("a", Verdict.KEEP, annotations=[mention("gender", "women", (0, 5))]), {}),
+        LoggedDecision(
+            Decision(
+                "b",
+                Verdict.DROP,
+                annotations=[mention("gender", "women", (0, 5)), mention("gender", "women", (9, 14))],
+            ),
+            {},
+        ),
+        LoggedDecision(
+            Decision("c", Verdict.KEEP, annotations=[mention("religion", "buddhist", (3, 11))]), {}
+        ),
+        LoggedDecision(Decision("d", Verdict.KEEP), {}),
+    ]
+    store.record_decisions("c1", decisions, at)
+    counts = store.annotation_counts(StatsQuery(collection="c1"), "bias", "identity_mention")
+    assert counts == {("gender", "women"): _counts(keep=1, drop=1), ("religion", "buddhist"): _counts(keep=1)}
+    assert store.annotation_counts(StatsQuery(collection="other"), "bias", "identity_mention") == {}
+    with store.engine.begin() as conn:
+        raw = conn.execute(
+            select(decisions_table.c.annotations).where(decisions_table.c.sample_id == "c")
+        ).scalar_one()
+    assert json.loads(raw) == [
+        {
+            "check": "bias",
+            "kind": "identity_mention",
+            "subject": "religion",
+            "label": "buddhist",
+            "span": [3, 11],
+            "attributes": {"axis": "religion", "group": "buddhist"},
+        }
+    ]
