@@ -11,6 +11,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -113,6 +114,14 @@ class DedupIndex(ABC):
 
     @abstractmethod
     def __len__(self) -> int: ...
+
+    def save_image(self, path: Path) -> bool:
+        """Write an image that rebuilds faster than re-adding every row; False when not worth it."""
+        return False
+
+    def load_image(self, path: Path, ids: Sequence[str], features: Mapping[str, np.ndarray]) -> bool:
+        """Restore exactly these rows from an image written by :meth:`save_image`; False to re-add."""
+        return False
 
 
 class IndexedCheck(Check):

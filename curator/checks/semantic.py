@@ -10,6 +10,7 @@ Runs last (highest cost), so exact and near-duplicates never reach the model.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -46,6 +47,16 @@ class EmbeddingIndex(DedupIndex):
 
     def id_of(self, row: int) -> str:
         return self._ids[row]
+
+    def save_image(self, path: Path) -> bool:
+        """An HNSW graph takes minutes to rebuild at 100k+ vectors; a flat index is rebuilt in a blink."""
+        return self.vectors.save(path)
+
+    def load_image(self, path: Path, ids: Sequence[str], features: Mapping[str, np.ndarray]) -> bool:
+        if not self.vectors.load(path, features["embedding"]):
+            return False
+        self._ids.extend(ids)
+        return True
 
     def __len__(self) -> int:
         return len(self._ids)

@@ -8,6 +8,8 @@ Rows are FAISS's sequential ids, which are also the collection's row numbers.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import faiss
 import numpy as np
 
@@ -52,6 +54,26 @@ class VectorIndex:
         index.hnsw.efSearch = self.ef_search
         index.add(self.vectors)
         self._index = index
+
+    def save(self, path: Path) -> bool:
+        """Write the HNSW graph (FAISS's own format, not pickle); nothing for a flat index."""
+        if self.kind != "hnsw":
+            return False
+        faiss.write_index(self._index, str(path))
+        return True
+
+    def load(self, path: Path, vectors: np.ndarray) -> bool:
+        """Restore an empty index from a graph saved over exactly ``vectors``; False if unusable."""
+        if len(self) or not path.is_file():
+            return False
+        index = faiss.read_index(str(path))
+        if index.ntotal != len(vectors) or index.d != self.dimension:
+            return False
+        if isinstance(index, faiss.IndexHNSW):
+            index.hnsw.efSearch = self.ef_search
+        self._vectors.extend(np.ascontiguousarray(vectors, dtype=np.float32))
+        self._index = index
+        return True
 
     def search(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Best (similarity, row) per query; row -1 when the index is empty."""

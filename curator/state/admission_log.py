@@ -109,8 +109,20 @@ class AdmissionLog:
 
     def load(self) -> Iterator[Batch]:
         """Everything admitted, snapshot first; a torn tail of the log is cut off."""
+        yield from self.load_snapshot()
+        yield from self.load_log()
+
+    def load_snapshot(self) -> list[Batch]:
+        """The current generation's snapshot: everything admitted before it (empty at generation 0)."""
         snap, _ = _read_frames(self._path("snap"))
-        yield from snap
+        return snap
+
+    def side_file(self, name: str) -> Path:
+        """Where an index may keep an image of itself that matches the current snapshot."""
+        return self._path(f"{name}.idx")
+
+    def load_log(self) -> Iterator[Batch]:
+        """Batches appended since the snapshot; a torn tail is cut off."""
         logged, good = _read_frames(self._path("log"))
         path = self._path("log")
         if path.exists() and path.stat().st_size != good:
@@ -146,8 +158,8 @@ class AdmissionLog:
         self.close()
         self.generation = nxt
         self.frames_since_snapshot = 0
-        for kind in ("snap", "log"):
-            self._path(kind, old).unlink(missing_ok=True)
+        for stale in self.directory.glob(f"gen-{old}.*"):
+            stale.unlink(missing_ok=True)
 
     def _write_current(self, generation: int) -> None:
         tmp = self.directory / "CURRENT.tmp"

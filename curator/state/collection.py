@@ -75,7 +75,15 @@ class CollectionState:
         self.clock: Callable[[], float] = time.time  # admission timestamps; tests move it
         self._checkpoint_every = checkpoint_every
         self._log = AdmissionLog(directory, fsync=fsync)
-        for batch in self._log.load():
+        for snapshot in self._log.load_snapshot():
+            # Indexes that kept an image of themselves at the snapshot (HNSW graphs) skip re-adding it.
+            restored = {
+                name
+                for name, index in self._indexes.items()
+                if index.load_image(self._log.side_file(name), snapshot.ids, _features(snapshot, name))
+            }
+            self._apply(snapshot, skip=restored)
+        for batch in self._log.load_log():
             self._apply(batch)
 
     def index(self, check: str) -> DedupIndex:
@@ -102,23 +110,36 @@ class CollectionState:
         self._apply(batch)
         self.version += 1
         if self._log.frames_since_snapshot >= self._checkpoint_every:
-            self._log.checkpoint()
+            self._checkpoint()
 
-    def _apply(self, batch: Batch) -> None:
+    def _apply(self, batch: Batch, skip: set[str] | frozenset[str] = frozenset()) -> None:
         for name, index in self._indexes.items():
-            prefix = f"{name}."
-            index.add(
-                batch.ids, {k[len(prefix) :]: v for k, v in batch.columns.items() if k.startswith(prefix)}
-            )
+            if name not in skip:
+                index.add(batch.ids, _features(batch, name))
         self._kept += len(batch.ids)
         self.rows.add(batch)
 
+    def _checkpoint(self) -> None:
+        """Fold the log into a snapshot, and let indexes save images that match it."""
+        self._log.checkpoint()
+        for name, index in self._indexes.items():
+            path = self._log.side_file(name)
+            tmp = path.with_suffix(".tmp")
+            if index.save_image(tmp):
+                tmp.replace(path)
+
     def checkpoint(self) -> None:
         with self.lock:
-            self._log.checkpoint()
+            self._checkpoint()
 
     def close(self) -> None:
         with self.lock:
             if self._log.frames_since_snapshot:
-                self._log.checkpoint()
+                self._checkpoint()
             self._log.close()
+
+
+def _features(batch: Batch, check: str) -> dict[str, np.ndarray]:
+    """One check's columns of a batch, without the check's prefix."""
+    prefix = f"{check}."
+    return {k[len(prefix) :]: v for k, v in batch.columns.items() if k.startswith(prefix)}

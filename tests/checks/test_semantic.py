@@ -137,3 +137,19 @@ def test_two_racing_paraphrases_keep_exactly_one(tmp_path: Path) -> None:
         outcomes.append(sorted(verdicts))
     c.close()
     assert outcomes == [[Verdict.DROP, Verdict.KEEP]] * 10
+
+
+def test_restart_of_an_hnsw_collection_loads_the_saved_graph(tmp_path: Path) -> None:
+    policy = Policy.model_validate({"checks": {"semantic": {"params": {"hnsw_threshold": 0}}}})
+    c = Curator(Settings.load(data_dir=tmp_path))
+    c.create_collection("h", policy)
+    c.filter("h", [text(str(i), t) for i, t in enumerate(UNRELATED)] + [text("o", PARAPHRASES[0][0])])
+    c.close()
+    image = tmp_path / "collections" / "h" / "gen-1.semantic.idx"
+    assert image.is_file()
+    again = Curator(Settings.load(data_dir=tmp_path))
+    index = again._state(again._record("h")).index("semantic")
+    assert index.vectors.kind == "hnsw" and len(index) == len(UNRELATED) + 1  # type: ignore[attr-defined]
+    (d,) = again.filter("h", [text("p", PARAPHRASES[0][1])])
+    assert (d.verdict, d.reasons[0].matched_id) == (Verdict.DROP, "o")
+    again.close()
