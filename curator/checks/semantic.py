@@ -82,7 +82,7 @@ class SemanticCheck(IndexedCheck):
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SemanticCheck:
-        return cls(Embedder(settings.embeddings))
+        return cls(Embedder.shared(settings.embeddings))
 
     def warm_up(self) -> None:
         self.embedder.load()

@@ -18,6 +18,18 @@ if TYPE_CHECKING:
 class Embedder:
     """Loads the model on first use (or :meth:`load` at startup) and batches every caller's texts."""
 
+    _shared: dict[str, Embedder] = {}
+    _shared_lock = threading.Lock()
+
+    @classmethod
+    def shared(cls, settings: EmbeddingSettings) -> Embedder:
+        """The process-wide embedder for these settings, so every check batches into the same model calls."""
+        key = settings.model_dump_json()
+        with cls._shared_lock:
+            if key not in cls._shared:
+                cls._shared[key] = cls(settings)
+            return cls._shared[key]
+
     def __init__(self, settings: EmbeddingSettings, encoder: Encoder | None = None) -> None:
         self.settings = settings
         self._encoder = encoder
