@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from curator.bias.audit import BiasReport, report_from_store
 from curator.checks import default_checks
 from curator.checks.base import Check, IndexedCheck
 from curator.domain.decision import Decision
@@ -188,6 +189,12 @@ class Curator:
                 state, query.bucket_seconds, query.group_by, query.start, query.end, monitor
             )
         return stats
+
+    def bias_report(self, query: StatsQuery) -> BiasReport:
+        """Bias audit of the decision log (one collection, or all when None) over the query's window."""
+        if query.collection:
+            self._record(query.collection)
+        return report_from_store(self.store, query, self.settings.bias)
 
     def warm_up(self) -> None:
         """Load every check's models (the embedding model takes seconds)."""

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -71,7 +71,9 @@ class EmbeddingSettings(_Section):
     batch_size: int = Field(default=32, ge=1, description="texts per forward pass")
     max_batch_size: int = Field(default=64, ge=1, description="dynamic batching: most texts per model call")
     max_wait_ms: float = Field(default=5.0, ge=0, description="dynamic batching: longest wait for more texts")
-    threads: int | None = Field(default=None, ge=1, description="torch intra-op threads; default: torch's")
+    threads: int | None = Field(
+        default=None, ge=1, description="torch / onnxruntime threads; default: theirs"
+    )
     preload: bool = Field(
         default=True, description="load the model at startup; health is NOT_SERVING until then"
     )
@@ -87,6 +89,35 @@ class MonitorSettings(_Section):
         return MonitorParams(self.clusters, self.max_drop, self.min_window_kept, self.kmeans_sample)
 
 
+class BiasSettings(_Section):
+    lexicon_path: Path | None = Field(
+        default=None, description="bias lexicon JSON; default models/bias/lexicon.json of this repository"
+    )
+    stereotype_window: int = Field(
+        default=8, ge=1, le=50, description="most words between a group reference and a stereotyped trait"
+    )
+    drop_factor: float = Field(
+        default=1.5,
+        gt=1.0,
+        description="bias report: flag a drop rate above this multiple of the overall one",
+    )
+    min_count: int = Field(
+        default=20, ge=1, description="bias report: smaller axes and groups are never flagged"
+    )
+    reference: dict[str, dict[str, float]] = Field(
+        default_factory=dict,
+        description="bias report: expected share of each group, per axis; other axes: uniform over groups",
+    )
+
+    @field_validator("reference")
+    @classmethod
+    def _weights(cls, v: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        for axis, weights in v.items():
+            if any(w < 0 for w in weights.values()) or sum(weights.values()) <= 0:
+                raise ValueError(f"reference.{axis}: weights must be >= 0 with a positive sum")
+        return v
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CURATOR_", env_nested_delimiter="__", extra="forbid")
 
@@ -99,6 +130,7 @@ class Settings(BaseSettings):
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
     embeddings: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     monitor: MonitorSettings = Field(default_factory=MonitorSettings)
+    bias: BiasSettings = Field(default_factory=BiasSettings)
     default_policy: Policy = Field(
         default_factory=Policy, description="policy of collections created without one"
     )
@@ -107,6 +139,13 @@ class Settings(BaseSettings):
     @classmethod
     def _expand(cls, v: Path) -> Path:
         return v.expanduser()
+
+    @model_validator(mode="after")
+    def _onnx_default_path(self) -> Settings:
+        """The onnx backend runs the model `curator models export-onnx` writes under the data dir."""
+        if self.embeddings.backend == "onnx" and self.embeddings.model_path is None:
+            self.embeddings.model_path = self.data_dir / "models" / "minilm-onnx"
+        return self
 
     @property
     def store_url(self) -> str:

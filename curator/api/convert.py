@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from curator.bias.audit import AxisStat, BiasReport, GroupStat, OccupationRow, TermStat
 from curator.domain.decision import Action, Annotation, Decision, Reason, Verdict
 from curator.domain.policy import CheckPolicy, DedupKey, Policy, RulePolicy
 from curator.domain.reasons import ReasonCode
@@ -260,4 +261,123 @@ def collection_in(c: pb.Collection) -> CollectionInfo:
         policy_version=c.policy_version,
         created_at=c.create_time.ToDatetime(UTC),
         kept_count=c.kept_count,
+    )
+
+
+# ---------------------------------------------------------------- bias report
+
+
+def bias_report_query(r: pb.GetBiasReportRequest) -> StatsQuery:
+    return StatsQuery(
+        collection=r.collection or None,
+        start=r.start_time.ToDatetime(UTC) if r.HasField("start_time") else None,
+        end=r.end_time.ToDatetime(UTC) if r.HasField("end_time") else None,
+    )
+
+
+def bias_report_request(q: StatsQuery) -> pb.GetBiasReportRequest:
+    request = pb.GetBiasReportRequest(collection=q.collection or "")
+    if q.start is not None:
+        request.start_time.CopyFrom(timestamp(q.start))
+    if q.end is not None:
+        request.end_time.CopyFrom(timestamp(q.end))
+    return request
+
+
+def _terms(rows: Sequence[TermStat]) -> list[pb.BiasTermCount]:
+    return [pb.BiasTermCount(subject=t.subject, label=t.label, counts=_counts(t.counts)) for t in rows]
+
+
+def _terms_in(rows: Sequence[pb.BiasTermCount]) -> list[TermStat]:
+    return [TermStat(t.subject, t.label, counts_in(t.counts)) for t in rows]
+
+
+def bias_report(r: BiasReport) -> pb.BiasReport:
+    return pb.BiasReport(
+        source=r.source,
+        lexicon_version=r.lexicon_version,
+        totals=_counts(r.totals),
+        overall_drop_rate=r.overall_drop_rate,
+        drop_factor=r.drop_factor,
+        min_count=r.min_count,
+        axes=[
+            pb.BiasAxis(
+                axis=a.axis,
+                counts=_counts(a.counts),
+                groups=[
+                    pb.BiasGroup(
+                        group=g.group,
+                        counts=_counts(g.counts),
+                        share=g.share,
+                        reference=g.reference,
+                        drop_rate=g.drop_rate,
+                        disproportionate_drop=g.flagged,
+                    )
+                    for g in a.groups
+                ],
+                total_variation=a.total_variation,
+                js_divergence=a.js_divergence,
+                drop_rate=a.drop_rate,
+                disproportionate_drop=a.flagged,
+            )
+            for a in r.axes
+        ],
+        gender_terms=_terms(r.gender_terms),
+        occupations=[
+            pb.OccupationGender(
+                occupation=o.occupation,
+                stereotype=o.stereotype,
+                male=o.male,
+                female=o.female,
+                neutral=o.neutral,
+            )
+            for o in r.occupations
+        ],
+        stereotypes=_terms(r.stereotypes),
+        toxic=_terms(r.toxic),
+        flags=list(r.flags),
+    )
+
+
+def _optional(message: object, name: str) -> float | None:
+    return getattr(message, name) if message.HasField(name) else None  # type: ignore[attr-defined]
+
+
+def bias_report_in(r: pb.BiasReport) -> BiasReport:
+    return BiasReport(
+        source=r.source,
+        lexicon_version=r.lexicon_version,
+        totals=counts_in(r.totals),
+        overall_drop_rate=r.overall_drop_rate,
+        drop_factor=r.drop_factor,
+        min_count=r.min_count,
+        axes=[
+            AxisStat(
+                axis=a.axis,
+                counts=counts_in(a.counts),
+                groups=[
+                    GroupStat(
+                        group=g.group,
+                        counts=counts_in(g.counts),
+                        share=g.share,
+                        reference=g.reference,
+                        drop_rate=_optional(g, "drop_rate"),
+                        flagged=g.disproportionate_drop,
+                    )
+                    for g in a.groups
+                ],
+                total_variation=_optional(a, "total_variation"),
+                js_divergence=_optional(a, "js_divergence"),
+                drop_rate=_optional(a, "drop_rate"),
+                flagged=a.disproportionate_drop,
+            )
+            for a in r.axes
+        ],
+        gender_terms=_terms_in(r.gender_terms),
+        occupations=[
+            OccupationRow(o.occupation, o.stereotype, o.male, o.female, o.neutral) for o in r.occupations
+        ],
+        stereotypes=_terms_in(r.stereotypes),
+        toxic=_terms_in(r.toxic),
+        flags=list(r.flags),
     )

@@ -38,6 +38,9 @@ class CuratorServicer(pb_grpc.CuratorServiceServicer):
     def GetStats(self, request: pb.GetStatsRequest, context: grpc.ServicerContext) -> pb.GetStatsResponse:
         return convert.stats(self.curator.stats(convert.stats_query(request)))
 
+    def GetBiasReport(self, request: pb.GetBiasReportRequest, context: grpc.ServicerContext) -> pb.BiasReport:
+        return convert.bias_report(self.curator.bias_report(convert.bias_report_query(request)))
+
     def CreateCollection(
         self, request: pb.CreateCollectionRequest, context: grpc.ServicerContext
     ) -> pb.Collection:

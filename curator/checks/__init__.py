@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from curator.checks.base import Check, IndexedCheck
+from curator.checks.bias import BiasCheck
 from curator.checks.empty import EmptyCheck
 from curator.checks.exact_duplicate import ExactDuplicateCheck
 from curator.checks.near_duplicate import NearDuplicateCheck
@@ -22,6 +23,7 @@ REGISTRY: tuple[type[Check], ...] = (
     ExactDuplicateCheck,
     NearDuplicateCheck,
     SemanticCheck,
+    BiasCheck,
 )
 
 

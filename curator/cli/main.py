@@ -321,6 +321,91 @@ def stats(
         out.print(table)
 
 
+# ---------------------------------------------------------------- audit
+
+
+@app.command()
+def audit(
+    input: Annotated[
+        Path | None,
+        typer.Argument(
+            help="Samples (JSONL, JSON array, Parquet) or a decisions file of `curator filter`; "
+            "omit it to report on --collection's decision log.",
+            show_default=False,
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write the report as JSON here (default: stdout).", dir_okay=False),
+    ] = None,
+    html: Annotated[
+        Path | None, typer.Option("--html", help="Write the report as one HTML page here.", dir_okay=False)
+    ] = None,
+    decisions: Annotated[
+        Path | None,
+        typer.Option(
+            "--decisions", help="With a samples file: write the bias check's decisions here.", dir_okay=False
+        ),
+    ] = None,
+    collection: Annotated[
+        str | None, typer.Option("--collection", "-c", help="Report on this collection's decision log.")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="With --collection: a duration ago (24h, 7d) or ISO time.")
+    ] = None,
+    until: Annotated[str | None, typer.Option("--until", help="With --collection: the window's end.")] = None,
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
+    server: ServerOption = None,
+) -> None:
+    """Bias audit: group representation among kept samples, gendered language, occupation x gender,
+    stereotyped pairs, and drop rates by group (flagged when curation removes text about a group
+    disproportionately). Offline over a file, or from a collection's decision log (GetBiasReport)."""
+    from curator.bias.audit import report_json
+    from curator.bias.html import render_html
+    from curator.cli.audit import audit_file, collection_report, summary_lines
+
+    if (input is None) == (collection is None):
+        raise typer.BadParameter("give either INPUT or --collection (not both)")
+    now = datetime.now(UTC)
+    try:
+        start = parse_when(since, now) if since else None
+        end = parse_when(until, now) if until else None
+    except ValueError as err:
+        raise typer.BadParameter(str(err), param_hint="--since/--until") from None
+    console = _err_console()
+    with _domain_errors(console):
+        settings = load_settings(config, data_dir)
+        if input is not None:
+            with ExitStack() as stack:
+                writer = stack.enter_context(JsonlWriter(decisions)) if decisions is not None else None
+                progress = stack.enter_context(_progress(console))
+                task = progress.add_task(f"auditing {input.name}", total=None)
+                report, run = audit_file(
+                    input,
+                    settings,
+                    decisions_out=writer,
+                    report=progress.console.print,
+                    advance=lambda n: progress.advance(task, n),
+                )
+            console.print(f"read {run.read:,} {run.kind} ({run.invalid:,} invalid)")
+        else:
+            report = collection_report(
+                settings, server, StatsQuery(collection=collection, start=start, end=end)
+            )
+        document = orjson.dumps(report_json(report), option=orjson.OPT_INDENT_2)
+        if out is not None:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_bytes(document + b"\n")
+        else:
+            typer.echo(document.decode())
+        if html is not None:
+            html.parent.mkdir(parents=True, exist_ok=True)
+            html.write_text(render_html(report), encoding="utf-8")
+        for line in summary_lines(report):
+            console.print(line)
+
+
 # ---------------------------------------------------------------- collections
 
 
@@ -393,6 +478,40 @@ def load_policy(path: Path) -> Policy:
         except orjson.JSONDecodeError as err:
             raise InputError(f"{path}: not valid JSON ({err})") from err
     return Policy.model_validate(data)
+
+
+models_app = typer.Typer(help="Prepare embedding models.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+
+
+@models_app.command("export-onnx")
+def models_export_onnx(
+    out: Annotated[
+        Path | None, typer.Option("--out", file_okay=False, help="Default: <data_dir>/models/minilm-onnx.")
+    ] = None,
+    model: Annotated[
+        Path | None, typer.Option("--model", file_okay=False, help="Default: the packaged MiniLM.")
+    ] = None,
+    opset: Annotated[int, typer.Option("--opset")] = 17,
+    int8: Annotated[
+        bool, typer.Option("--int8/--no-int8", help="Also write model.int8.onnx (less exact).")
+    ] = False,
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Export the embedding model to ONNX, for embeddings.backend = "onnx" (same embeddings, ~2x faster)."""
+    console = _err_console()
+    with _domain_errors(console):
+        from curator.embeddings.model import default_model_path
+        from curator.embeddings.onnx_export import export_onnx
+
+        settings = load_settings(config, data_dir)
+        st_path = settings.embeddings.model_path if settings.embeddings.backend == "torch" else None
+        source = model or st_path or default_model_path()
+        target = out or settings.data_dir / "models" / "minilm-onnx"
+        path = export_onnx(source, target, opset, quantize=int8)
+    typer.echo(f"exported {source} to {path}")
+    typer.echo(f"use it with CURATOR_EMBEDDINGS__BACKEND=onnx CURATOR_EMBEDDINGS__MODEL_PATH={target}")
 
 
 if __name__ == "__main__":

@@ -15,6 +15,8 @@ class ReasonCode(StrEnum):
     EXACT_DUPLICATE = "EXACT_DUPLICATE"
     NEAR_DUPLICATE = "NEAR_DUPLICATE"
     SEMANTIC_DUPLICATE = "SEMANTIC_DUPLICATE"
+    TOXIC_LANGUAGE = "TOXIC_LANGUAGE"
+    STEREOTYPE_ASSOCIATION = "STEREOTYPE_ASSOCIATION"
 
 
 DESCRIPTIONS: dict[ReasonCode, str] = {
@@ -30,5 +32,14 @@ DESCRIPTIONS: dict[ReasonCode, str] = {
     ReasonCode.SEMANTIC_DUPLICATE: (
         "The cosine similarity of the sample's embedding (all-MiniLM-L6-v2) to a kept sample's is at or"
         " above the threshold (default 0.95; REVIEW from 0.90); matched_id names the closest kept sample."
+    ),
+    ReasonCode.TOXIC_LANGUAGE: (
+        "The sample contains a slur from the bias lexicon, or dehumanising language about a group"
+        " (a dehumanising term within a few words of a group reference); the message says which, never"
+        " quoting a slur. Naming a group alone is never toxic."
+    ),
+    ReasonCode.STEREOTYPE_ASSOCIATION: (
+        "A group reference (e.g. 'women', 'Muslims') occurs within the stereotype window of a curated"
+        " stereotyped trait in the same sentence (e.g. 'too emotional'); the message names the pair."
     ),
 }

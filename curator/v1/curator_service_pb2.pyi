@@ -351,3 +351,99 @@ class GetStatsResponse(_message.Message):
     bucket_seconds: int
     diversity: _containers.RepeatedCompositeFieldContainer[DiversityWindow]
     def __init__(self, totals: _Optional[_Union[VerdictCounts, _Mapping]] = ..., by_reason: _Optional[_Mapping[str, int]] = ..., by_check: _Optional[_Mapping[str, int]] = ..., by_group: _Optional[_Iterable[_Union[GroupCounts, _Mapping]]] = ..., series: _Optional[_Iterable[_Union[TimeBucket, _Mapping]]] = ..., bucket_seconds: _Optional[int] = ..., diversity: _Optional[_Iterable[_Union[DiversityWindow, _Mapping]]] = ...) -> None: ...
+
+class GetBiasReportRequest(_message.Message):
+    __slots__ = ("collection", "start_time", "end_time")
+    COLLECTION_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    collection: str
+    start_time: _timestamp_pb2.Timestamp
+    end_time: _timestamp_pb2.Timestamp
+    def __init__(self, collection: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class BiasGroup(_message.Message):
+    __slots__ = ("group", "counts", "share", "reference", "drop_rate", "disproportionate_drop")
+    GROUP_FIELD_NUMBER: _ClassVar[int]
+    COUNTS_FIELD_NUMBER: _ClassVar[int]
+    SHARE_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    DROP_RATE_FIELD_NUMBER: _ClassVar[int]
+    DISPROPORTIONATE_DROP_FIELD_NUMBER: _ClassVar[int]
+    group: str
+    counts: VerdictCounts
+    share: float
+    reference: float
+    drop_rate: float
+    disproportionate_drop: bool
+    def __init__(self, group: _Optional[str] = ..., counts: _Optional[_Union[VerdictCounts, _Mapping]] = ..., share: _Optional[float] = ..., reference: _Optional[float] = ..., drop_rate: _Optional[float] = ..., disproportionate_drop: _Optional[bool] = ...) -> None: ...
+
+class BiasAxis(_message.Message):
+    __slots__ = ("axis", "counts", "groups", "total_variation", "js_divergence", "drop_rate", "disproportionate_drop")
+    AXIS_FIELD_NUMBER: _ClassVar[int]
+    COUNTS_FIELD_NUMBER: _ClassVar[int]
+    GROUPS_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_VARIATION_FIELD_NUMBER: _ClassVar[int]
+    JS_DIVERGENCE_FIELD_NUMBER: _ClassVar[int]
+    DROP_RATE_FIELD_NUMBER: _ClassVar[int]
+    DISPROPORTIONATE_DROP_FIELD_NUMBER: _ClassVar[int]
+    axis: str
+    counts: VerdictCounts
+    groups: _containers.RepeatedCompositeFieldContainer[BiasGroup]
+    total_variation: float
+    js_divergence: float
+    drop_rate: float
+    disproportionate_drop: bool
+    def __init__(self, axis: _Optional[str] = ..., counts: _Optional[_Union[VerdictCounts, _Mapping]] = ..., groups: _Optional[_Iterable[_Union[BiasGroup, _Mapping]]] = ..., total_variation: _Optional[float] = ..., js_divergence: _Optional[float] = ..., drop_rate: _Optional[float] = ..., disproportionate_drop: _Optional[bool] = ...) -> None: ...
+
+class BiasTermCount(_message.Message):
+    __slots__ = ("subject", "label", "counts")
+    SUBJECT_FIELD_NUMBER: _ClassVar[int]
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    COUNTS_FIELD_NUMBER: _ClassVar[int]
+    subject: str
+    label: str
+    counts: VerdictCounts
+    def __init__(self, subject: _Optional[str] = ..., label: _Optional[str] = ..., counts: _Optional[_Union[VerdictCounts, _Mapping]] = ...) -> None: ...
+
+class OccupationGender(_message.Message):
+    __slots__ = ("occupation", "stereotype", "male", "female", "neutral")
+    OCCUPATION_FIELD_NUMBER: _ClassVar[int]
+    STEREOTYPE_FIELD_NUMBER: _ClassVar[int]
+    MALE_FIELD_NUMBER: _ClassVar[int]
+    FEMALE_FIELD_NUMBER: _ClassVar[int]
+    NEUTRAL_FIELD_NUMBER: _ClassVar[int]
+    occupation: str
+    stereotype: str
+    male: int
+    female: int
+    neutral: int
+    def __init__(self, occupation: _Optional[str] = ..., stereotype: _Optional[str] = ..., male: _Optional[int] = ..., female: _Optional[int] = ..., neutral: _Optional[int] = ...) -> None: ...
+
+class BiasReport(_message.Message):
+    __slots__ = ("source", "lexicon_version", "totals", "overall_drop_rate", "drop_factor", "min_count", "axes", "gender_terms", "occupations", "stereotypes", "toxic", "flags")
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    LEXICON_VERSION_FIELD_NUMBER: _ClassVar[int]
+    TOTALS_FIELD_NUMBER: _ClassVar[int]
+    OVERALL_DROP_RATE_FIELD_NUMBER: _ClassVar[int]
+    DROP_FACTOR_FIELD_NUMBER: _ClassVar[int]
+    MIN_COUNT_FIELD_NUMBER: _ClassVar[int]
+    AXES_FIELD_NUMBER: _ClassVar[int]
+    GENDER_TERMS_FIELD_NUMBER: _ClassVar[int]
+    OCCUPATIONS_FIELD_NUMBER: _ClassVar[int]
+    STEREOTYPES_FIELD_NUMBER: _ClassVar[int]
+    TOXIC_FIELD_NUMBER: _ClassVar[int]
+    FLAGS_FIELD_NUMBER: _ClassVar[int]
+    source: str
+    lexicon_version: str
+    totals: VerdictCounts
+    overall_drop_rate: float
+    drop_factor: float
+    min_count: int
+    axes: _containers.RepeatedCompositeFieldContainer[BiasAxis]
+    gender_terms: _containers.RepeatedCompositeFieldContainer[BiasTermCount]
+    occupations: _containers.RepeatedCompositeFieldContainer[OccupationGender]
+    stereotypes: _containers.RepeatedCompositeFieldContainer[BiasTermCount]
+    toxic: _containers.RepeatedCompositeFieldContainer[BiasTermCount]
+    flags: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, source: _Optional[str] = ..., lexicon_version: _Optional[str] = ..., totals: _Optional[_Union[VerdictCounts, _Mapping]] = ..., overall_drop_rate: _Optional[float] = ..., drop_factor: _Optional[float] = ..., min_count: _Optional[int] = ..., axes: _Optional[_Iterable[_Union[BiasAxis, _Mapping]]] = ..., gender_terms: _Optional[_Iterable[_Union[BiasTermCount, _Mapping]]] = ..., occupations: _Optional[_Iterable[_Union[OccupationGender, _Mapping]]] = ..., stereotypes: _Optional[_Iterable[_Union[BiasTermCount, _Mapping]]] = ..., toxic: _Optional[_Iterable[_Union[BiasTermCount, _Mapping]]] = ..., flags: _Optional[_Iterable[str]] = ...) -> None: ...

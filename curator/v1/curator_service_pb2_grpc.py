@@ -69,6 +69,11 @@ class CuratorServiceStub:
                 request_serializer=curator_dot_v1_dot_curator__service__pb2.UpdatePolicyRequest.SerializeToString,
                 response_deserializer=curator_dot_v1_dot_curator__service__pb2.Collection.FromString,
                 _registered_method=True)
+        self.GetBiasReport = channel.unary_unary(
+                '/curator.v1.CuratorService/GetBiasReport',
+                request_serializer=curator_dot_v1_dot_curator__service__pb2.GetBiasReportRequest.SerializeToString,
+                response_deserializer=curator_dot_v1_dot_curator__service__pb2.BiasReport.FromString,
+                _registered_method=True)
 
 
 class CuratorServiceServicer:
@@ -123,6 +128,15 @@ class CuratorServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetBiasReport(self, request, context):
+        """Bias audit from the decision log: representation of identity groups among kept samples against a
+        reference distribution, gendered language, occupation x gender, stereotyped pairs, and drop rates
+        by axis and group flagged when curation removes text about a group disproportionately.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CuratorServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -160,6 +174,11 @@ def add_CuratorServiceServicer_to_server(servicer, server):
                     servicer.UpdatePolicy,
                     request_deserializer=curator_dot_v1_dot_curator__service__pb2.UpdatePolicyRequest.FromString,
                     response_serializer=curator_dot_v1_dot_curator__service__pb2.Collection.SerializeToString,
+            ),
+            'GetBiasReport': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetBiasReport,
+                    request_deserializer=curator_dot_v1_dot_curator__service__pb2.GetBiasReportRequest.FromString,
+                    response_serializer=curator_dot_v1_dot_curator__service__pb2.BiasReport.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -351,6 +370,33 @@ class CuratorService:
             '/curator.v1.CuratorService/UpdatePolicy',
             curator_dot_v1_dot_curator__service__pb2.UpdatePolicyRequest.SerializeToString,
             curator_dot_v1_dot_curator__service__pb2.Collection.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetBiasReport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/curator.v1.CuratorService/GetBiasReport',
+            curator_dot_v1_dot_curator__service__pb2.GetBiasReportRequest.SerializeToString,
+            curator_dot_v1_dot_curator__service__pb2.BiasReport.FromString,
             options,
             channel_credentials,
             insecure,

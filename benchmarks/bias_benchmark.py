@@ -1,0 +1,496 @@
+"""Bias benchmark: detection recall, hand-labelled precision of the hits, and per-sample cost.
+
+Run from the repository root (reads ../shared/data; nothing is downloaded)::
+
+    .venv/bin/python benchmarks/bias_benchmark.py [--data DIR] [--out results.jsonl] [--demo-html PATH]
+
+One JSON line per measurement goes to stdout (and to ``--out``):
+
+* ``holistic_recall``: every HolisticBias sentence template x noun (singular / plural) x descriptor;
+  a sentence counts when the check finds the descriptor's axis and group (target >= 0.98).
+* ``holistic_standalone_axis_recall``: informational, no target; HolisticBias standalone noun phrases
+  ("a person with a disability") have an axis but no group: how often is the axis found.
+* ``bold_recall``: BOLD prompts (gender, race, religious and political ideology) that name their
+  group, per hand-written patterns here that do not use the lexicon; a prompt counts when the check
+  finds a mapped lexicon group (target >= 0.90). Also how many of all prompts get their group.
+* ``hits``: every TOXIC_LANGUAGE and STEREOTYPE_ASSOCIATION hit on alpaca_5000 (and, to have some
+  hits to judge, halueval_general_dev and the BOLD prompts), joined with the hand labels in
+  benchmarks/bias_labels/hits.jsonl; the false-positive rate is fp / labelled hits.
+* ``near_misses``: alpaca sentences where a trait shares a sentence with a person or group word but
+  nothing was found, joined with benchmarks/bias_labels/alpaca_near_misses.jsonl (false negatives).
+* ``cost``: milliseconds per ~100-word sample of the bias check (evaluate_batch over 1,000-sample
+  batches, one CPU, median of --repeat runs; target <= 0.3 ms).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import re
+import statistics
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from curator.bias.detect import analyse  # noqa: E402
+from curator.bias.lexicon import Lexicon, default_lexicon_path, load_lexicon  # noqa: E402
+from curator.checks.base import Item  # noqa: E402
+from curator.checks.bias import BiasCheck  # noqa: E402
+from curator.domain.policy import DedupKey  # noqa: E402
+from curator.domain.sample import ContentShape, Sample  # noqa: E402
+
+LABELS = ROOT / "benchmarks" / "bias_labels"
+HOLISTIC_TARGET = 0.98
+BOLD_TARGET = 0.90
+COST_TARGET_MS = 0.3
+
+# BOLD group -> (pattern naming the group in a prompt, lexicon groups that count as finding it).
+# The patterns are the group's own names: the -ism, its adherents (singular and plural), and an
+# adjective where it only has this sense; "gender:" means a gendered noun of that gender.
+_ASIAN = r"(Asian|Chinese|Japanese|Korean|Filipin[oa]|Vietnamese|Indian|Taiwanese|Pakistani)"
+_LATINX = (
+    r"(Hispanic|Latin[oax]|Latina|Mexican|Cuban|Puerto Rican|Dominican|Salvadoran|Guatemalan|Honduran"
+    r"|Colombian|Venezuelan|Peruvian|Nicaraguan|Ecuadorian|Uruguayan|Argentine|Chilean)"
+)
+_JEWISH = ("jewish", "ashkenazi_jewish", "orthodox_jewish", "conservative_jewish", "reform_jewish")
+BOLD: dict[tuple[str, str], tuple[str, set[str]]] = {
+    ("gender", "American_actors"): (r"\bactors?\b", {"gender:male"}),
+    ("gender", "American_actresses"): (r"\bactress(es)?\b", {"gender:female"}),
+    ("race", "Asian_Americans"): (
+        rf"\b{_ASIAN}[- ]Americans?\b|\bAsians?\b",
+        {"race_ethnicity/asian", *(f"nationality/{c}" for c in ("china", "south_korea", "philippines"))}
+        | {"nationality/vietnam", "nationality/india"},
+    ),
+    ("race", "African_Americans"): (
+        r"\b(African|Afro)[- ]Americans?\b|\bBlack (Americans?|people|women|men|communit(y|ies))\b",
+        {"race_ethnicity/black"},
+    ),
+    ("race", "European_Americans"): (
+        r"\bEuropean[- ]Americans?\b|\bwhite (Americans?|people)\b|\bEuropeans\b",
+        {"race_ethnicity/white"},
+    ),
+    ("race", "Hispanic_and_Latino_Americans"): (
+        rf"\b{_LATINX}[- ]?Americans?\b|\bHispanics?\b|\bLatin[oa]s?\b",
+        {"race_ethnicity/latinx", *(f"nationality/{c}" for c in ("mexico", "cuba", "dominican_republic"))}
+        | {"nationality/el_salvador", "nationality/guatemala"},
+    ),
+    ("religious_ideology", "judaism"): (
+        r"\bJuda(ism|ic)\b|\bJews?\b|\bJewish\b",
+        {f"religion/{g}" for g in (*_JEWISH, "sephardic_jewish", "hasidic")},
+    ),
+    ("religious_ideology", "christianity"): (r"\bChristian(s|ity)?\b", {"religion/christian"}),
+    ("religious_ideology", "islam"): (r"\bIslam(ic)?\b|\bMuslims?\b", {"religion/muslim"}),
+    ("religious_ideology", "hinduism"): (r"\bHindu(s|ism)?\b", {"religion/hindu"}),
+    ("religious_ideology", "buddhism"): (r"\bBuddhis(m|ts?)\b", {"religion/buddhist"}),
+    ("religious_ideology", "sikhism"): (r"\bSikh(s|ism)?\b", {"religion/sikh"}),
+    ("religious_ideology", "atheism"): (r"\batheis(m|ts?)\b", {"religion/atheist"}),
+    ("political_ideology", "left-wing"): (
+        r"\bleft[- ]wing\b|\bcent(re|er)[- ]left\b|\bfar[- ]left\b|\bleftis(m|ts?)\b",
+        {"political_ideologies/left_wing", "political_ideologies/leftist"},
+    ),
+    ("political_ideology", "right-wing"): (
+        r"\bright[- ]wing\b|\bcent(re|er)[- ]right\b|\bfar[- ]right\b|\brightis(m|ts?)\b",
+        {"political_ideologies/right_wing", "political_ideologies/rightist"},
+    ),
+    ("political_ideology", "communism"): (r"\bcommunis(m|ts?)\b", {"political_ideologies/communist"}),
+    ("political_ideology", "socialism"): (
+        r"\bsocialis(m|ts?)\b",
+        {"political_ideologies/socialist", "political_ideologies/democratic_socialist"},
+    ),
+    ("political_ideology", "democracy"): (
+        r"\bsocial democra(cy|cies|ts?|tic)\b",
+        {"political_ideologies/social_democrat"},
+    ),
+    ("political_ideology", "liberalism"): (r"\bliberalism\b|\bliberals\b", {"political_ideologies/liberal"}),
+    ("political_ideology", "populism"): (r"\bpopulis(m|ts?)\b", {"political_ideologies/populist"}),
+    ("political_ideology", "conservatism"): (
+        r"\bconservatism\b|\bconservatives\b",
+        {"political_ideologies/conservative"},
+    ),
+    ("political_ideology", "nationalism"): (r"\bnationalis(m|ts?)\b", {"political_ideologies/nationalist"}),
+    ("political_ideology", "anarchism"): (r"\banarchis(m|ts?)\b", {"political_ideologies/anarchist"}),
+    ("political_ideology", "capitalism"): (r"\bcapitalis(m|ts?)\b", {"political_ideologies/capitalist"}),
+    ("political_ideology", "fascism"): (r"\bfascis(m|ts?)\b", {"political_ideologies/fascist"}),
+}
+
+
+def emit(record: dict[str, Any], out: Any) -> None:
+    line = json.dumps(record, ensure_ascii=False)
+    print(line, flush=True)
+    if out is not None:
+        out.write(line + "\n")
+
+
+def found_groups(text: str, lexicon: Lexicon) -> set[str]:
+    f = analyse(text, lexicon)
+    return {f"{m.axis}/{m.group}" for m in f.mentions} | {f"gender:{g}" for (_, g) in f.gender_counts}
+
+
+# ---------------------------------------------------------------- recall
+
+
+def holistic_sentences(data: Path, lexicon_data: dict[str, Any]) -> Iterator[tuple[str, str, str, str]]:
+    """(sentence, axis, group, descriptor) for every template x noun x descriptor."""
+    folder = data / "holistic_bias"
+    descriptors = json.loads((folder / "descriptors.json").read_text())
+    nouns = json.loads((folder / "nouns.json").read_text())
+    templates = json.loads((folder / "sentence_templates.json").read_text())
+    group_of = {
+        (e["term"], e["axis"]): e["group"] for e in lexicon_data["identity"] if e["source"] == "holistic_bias"
+    }
+    for axis, buckets in descriptors.items():
+        for items in buckets.values():
+            for item in items:
+                d = item if isinstance(item, str) else item["descriptor"]
+                article = item.get("article") if isinstance(item, dict) else None
+                article = article or ("an" if d[0].lower() in "aeiou" else "a")
+                for pairs in nouns.values():
+                    for singular, plural in pairs:
+                        for template in templates:
+                            sentence = template.replace("{noun_phrase}", f"{article} {d} {singular}")
+                            sentence = sentence.replace("{plural_noun_phrase}", f"{d} {plural}")
+                            yield sentence, axis, group_of[(d, axis)], d
+
+
+def holistic_recall(data: Path, lexicon: Lexicon, lexicon_data: dict[str, Any]) -> dict[str, Any]:
+    started = time.perf_counter()
+    total = hit = spurious = toxic = stereotype = 0
+    by_axis: Counter[str] = Counter()
+    by_axis_hit: Counter[str] = Counter()
+    misses: list[str] = []
+    for sentence, axis, group, descriptor in holistic_sentences(data, lexicon_data):
+        f = analyse(sentence, lexicon)
+        total += 1
+        by_axis[axis] += 1
+        found = {(m.axis, m.group) for m in f.mentions}
+        own = {(m.axis, m.group) for m in f.mentions if m.term.lower() == descriptor.lower()}
+        if (axis, group) in found:
+            hit += 1
+            by_axis_hit[axis] += 1
+        elif len(misses) < 20:
+            misses.append(sentence)
+        spurious += bool(found - own - {(axis, group)})
+        toxic += bool(f.toxic)
+        stereotype += bool(f.stereotypes)
+    recall = hit / total
+    return {
+        "bench": "holistic_recall",
+        "sentences": total,
+        "recall": round(recall, 5),
+        "target": HOLISTIC_TARGET,
+        "pass": recall >= HOLISTIC_TARGET,
+        "recall_by_axis": {a: round(by_axis_hit[a] / n, 5) for a, n in sorted(by_axis.items())},
+        "sentences_with_another_identity_mention": spurious,
+        "sentences_with_toxic_language": toxic,
+        "sentences_with_a_stereotype": stereotype,
+        "misses": misses,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+
+
+def standalone_recall(data: Path, lexicon: Lexicon) -> dict[str, Any]:
+    """Informational, no target: HolisticBias standalone noun phrases ("a person with a disability")
+    carry an axis but no group; how often is their axis found?"""
+    phrases = json.loads((data / "holistic_bias" / "standalone_noun_phrases.json").read_text())
+    total: Counter[str] = Counter()
+    hit: Counter[str] = Counter()
+    for axis, items in phrases.items():
+        for item in items:
+            phrase = item if isinstance(item, str) else item["noun_phrase"]
+            for noun in ("woman", "man", "person"):
+                text = "I'm " + phrase.replace("{article}", "a").replace("{noun}", noun) + "."
+                total[axis] += 1
+                hit[axis] += any(m.axis == axis for m in analyse(text, lexicon).mentions)
+    return {
+        "bench": "holistic_standalone_axis_recall",
+        "sentences": sum(total.values()),
+        "recall": round(sum(hit.values()) / sum(total.values()), 4),
+        "target": None,
+        "recall_by_axis": {a: round(hit[a] / n, 4) for a, n in sorted(total.items())},
+    }
+
+
+def bold_recall(data: Path, lexicon: Lexicon) -> dict[str, Any]:
+    per_group = {}
+    named_total = found_total = prompts_total = found_all_total = 0
+    for (domain, group), (pattern, accept) in BOLD.items():
+        prompts = json.loads((data / "bold" / f"{domain}_prompt.json").read_text())[group]
+        rx = re.compile(pattern, re.IGNORECASE)
+        n = named = found = found_all = 0
+        for texts in prompts.values():
+            for text in texts:
+                n += 1
+                got = bool(found_groups(text, lexicon) & accept)
+                found_all += got
+                if rx.search(text):
+                    named += 1
+                    found += got
+        per_group[f"{domain}/{group}"] = {
+            "prompts": n,
+            "naming": named,
+            "found": found,
+            "recall": round(found / named, 4) if named else None,
+            "found_of_all_prompts": round(found_all / n, 4),
+        }
+        named_total += named
+        found_total += found
+        prompts_total += n
+        found_all_total += found_all
+    recall = found_total / named_total
+    return {
+        "bench": "bold_recall",
+        "prompts": prompts_total,
+        "naming_prompts": named_total,
+        "found": found_total,
+        "recall": round(recall, 4),
+        "target": BOLD_TARGET,
+        "pass": recall >= BOLD_TARGET,
+        "found_of_all_prompts": round(found_all_total / prompts_total, 4),
+        "by_group": per_group,
+    }
+
+
+# ---------------------------------------------------------------- hits and labels
+
+
+def corpora(data: Path) -> Iterator[tuple[str, str, str]]:
+    """(dataset, id, full text) of the texts whose hits are labelled by hand."""
+    for i, r in enumerate(json.loads((data / "alpaca_5000.json").read_text())):
+        yield "alpaca_5000", str(i), "\n".join(p for p in (r["instruction"], r["input"], r["output"]) if p)
+    with (data / "halueval_general_dev.jsonl").open() as f:
+        for line in f:
+            r = json.loads(line)
+            yield "halueval_general_dev", str(r["ID"]), f"{r['user_query']}\n{r['chatgpt_response']}"
+    for path in sorted((data / "bold").glob("*_prompt.json")):
+        for group, pages in json.loads(path.read_text()).items():
+            for page, texts in pages.items():
+                for j, text in enumerate(texts):
+                    yield "bold", f"{path.stem}/{group}/{page}/{j}", text
+
+
+def hit_keys(text: str, check: BiasCheck) -> list[tuple[str, str]]:
+    """(code, finding) of every TOXIC_LANGUAGE / STEREOTYPE_ASSOCIATION finding in ``text``."""
+    f = analyse(text, check.lexicon, check.window)
+    keys = [("TOXIC_LANGUAGE", f"{t.category}|{t.target}") for t in f.toxic]
+    keys += [("STEREOTYPE_ASSOCIATION", f"{s.group}|{s.trait}") for s in f.stereotypes]
+    return keys
+
+
+def load_jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def hits(data: Path, check: BiasCheck) -> tuple[list[dict[str, Any]], list[str], list[tuple[str, str]]]:
+    """Hit counts and labels per dataset, the hits with no label, and the alpaca texts (for near misses)."""
+    labels = {(r["dataset"], r["id"], r["code"], r["finding"]): r for r in load_jsonl(LABELS / "hits.jsonl")}
+    rows: dict[str, Counter[str]] = {}
+    unlabelled = []
+    alpaca_texts = []
+    for dataset, sample_id, text in corpora(data):
+        if dataset == "alpaca_5000":
+            alpaca_texts.append((sample_id, text))
+        counts = rows.setdefault(dataset, Counter())
+        counts["samples"] += 1
+        for code, finding in hit_keys(text, check):
+            counts[code] += 1
+            label = labels.get((dataset, sample_id, code, finding))
+            if label is None:
+                unlabelled.append(f"{dataset} {sample_id} {code} {finding}")
+            else:
+                counts[label["label"]] += 1
+    out = []
+    for dataset, c in rows.items():
+        labelled = c["tp"] + c["fp"]
+        out.append(
+            {
+                "bench": "hits",
+                "dataset": dataset,
+                "samples": c["samples"],
+                "toxic_language": c["TOXIC_LANGUAGE"],
+                "stereotype_association": c["STEREOTYPE_ASSOCIATION"],
+                "labelled": labelled,
+                "true_positives": c["tp"],
+                "false_positives": c["fp"],
+                "fp_rate": round(c["fp"] / labelled, 4) if labelled else None,
+            }
+        )
+    return out, unlabelled, alpaca_texts
+
+
+_SENTENCE = re.compile(r"[^.!?;\n]+")
+
+
+def near_misses(alpaca: list[tuple[str, str]], check: BiasCheck) -> dict[str, Any]:
+    """Sentences with a trait and a person, gendered or identity word but no finding, vs. hand labels."""
+    labels = {(r["id"], r["trait"]): r for r in load_jsonl(LABELS / "alpaca_near_misses.jsonl")}
+    seen, unlabelled, missed = 0, [], []
+    for sample_id, text in alpaca:
+        if hit_keys(text, check):
+            continue
+        for m in _SENTENCE.finditer(text):
+            found = list(check.lexicon.find(m.group()))
+            people = [
+                e
+                for _, _, e in found
+                if e.identity or e.person_gender or (e.gender and e.gender[0] == "noun")
+            ]
+            for _, _, entry in found:
+                if entry.trait is None or not people:
+                    continue
+                seen += 1
+                label = labels.get((sample_id, entry.trait[0]))
+                if label is None:
+                    unlabelled.append(f"{sample_id} {entry.trait[0]}: {m.group().strip()[:120]}")
+                elif label["label"] != "no_stereotype":
+                    missed.append(f"{sample_id} {entry.trait[0]}")
+    return {
+        "bench": "near_misses",
+        "dataset": "alpaca_5000",
+        "sentences": seen,
+        "labelled": seen - len(unlabelled),
+        "false_negatives": len(missed),
+        "missed": missed,
+        "unlabelled": unlabelled,
+    }
+
+
+# ---------------------------------------------------------------- cost
+
+
+def hundred_word_samples(data: Path, n: int) -> list[Sample]:
+    """Alpaca records, each continued with the next records' outputs and cut to 100 words."""
+    records = json.loads((data / "alpaca_5000.json").read_text())
+    out = []
+    for i in range(n):
+        words: list[str] = []
+        j = i
+        while len(words) < 100:
+            r = records[j % len(records)]
+            words += " ".join(p for p in (r["instruction"], r["input"], r["output"]) if p).split()
+            j += 1
+        out.append(Sample(id=str(i), shape=ContentShape.TEXT, text=" ".join(words[:100])))
+    return out
+
+
+def cost(data: Path, check: BiasCheck, n: int, repeat: int) -> dict[str, Any]:
+    samples = hundred_word_samples(data, n)
+    batches = [
+        [Item.build(s, k, DedupKey.SAMPLE) for k, s in enumerate(samples[i : i + 1000])]
+        for i in range(0, len(samples), 1000)
+    ]
+    check.evaluate_batch(batches[0][:10], None)  # type: ignore[arg-type]  # warm: the check ignores ctx
+    runs = []
+    for _ in range(repeat):
+        gc.collect()
+        gc.freeze()
+        started = time.perf_counter()
+        for batch in batches:
+            check.evaluate_batch(batch, None)  # type: ignore[arg-type]
+        runs.append((time.perf_counter() - started) / len(samples) * 1000)
+        gc.unfreeze()
+    ms = statistics.median(runs)
+    chars = statistics.mean(len(s.text) for s in samples)
+    return {
+        "bench": "cost",
+        "samples": len(samples),
+        "words_per_sample": 100,
+        "chars_per_sample": round(chars, 1),
+        "ms_per_sample": round(ms, 4),
+        "runs_ms": [round(r, 4) for r in runs],
+        "target_ms": COST_TARGET_MS,
+        "pass": ms <= COST_TARGET_MS,
+        "cpu": sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+    }
+
+
+# ---------------------------------------------------------------- demo report
+
+
+def demo_report(data: Path, html_path: Path) -> dict[str, Any]:
+    """The report behind docs/bias-report.png: 3,000 Alpaca records, 1,600 BOLD prompts and 25
+    synthetic stereotyped or dehumanising lines, audited offline (the verdicts are the bias check's)."""
+    import random
+    import tempfile
+
+    from curator.bias.html import render_html
+    from curator.cli.audit import audit_file
+    from curator.settings import Settings
+
+    rng = random.Random(7)
+    rows = [
+        {"id": f"alpaca-{i}", **r}
+        for i, r in enumerate(json.loads((data / "alpaca_5000.json").read_text())[:3000])
+    ]
+    for domain in ("gender", "race", "religious_ideology", "political_ideology"):
+        pages = json.loads((data / "bold" / f"{domain}_prompt.json").read_text())
+        prompts = [p for pg in pages.values() for texts in pg.values() for p in texts]
+        rows += [{"id": f"bold-{domain}-{j}", "text": p} for j, p in enumerate(rng.sample(prompts, 400))]
+    bad = [
+        "Immigrants are vermin and should be sent away.",
+        "Refugees are parasites on our economy.",
+        "Migrants are animals, he said.",
+        "Women are too emotional to lead a company.",
+        "Muslims are terrorists.",
+        "Old people are a burden on society.",
+        "Immigrants are criminals who take our jobs.",
+    ]
+    rows += [{"id": f"synthetic-{k}", "text": f"{bad[k % len(bad)]} (variant {k})"} for k in range(25)]
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "demo.jsonl"
+        src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        report, _ = audit_file(src, Settings.load(data_dir=Path(tmp) / "data"))
+    html_path.write_text(render_html(report), encoding="utf-8")
+    return {
+        "bench": "demo_report",
+        "html": str(html_path),
+        "samples": report.totals.total,
+        "flags": report.flags,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument("--out", type=Path, help="also append the JSON lines here")
+    parser.add_argument("--cost-samples", type=int, default=5000)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--demo-html", type=Path, help="also write the demo HTML report here")
+    parser.add_argument("--no-pin", action="store_true", help="do not pin the process to one CPU")
+    args = parser.parse_args(argv)
+    if not args.no_pin and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    lexicon = load_lexicon()
+    lexicon_data = json.loads(default_lexicon_path().read_text(encoding="utf-8"))
+    check = BiasCheck(lexicon)
+    out = args.out.open("a") if args.out else None
+    try:
+        emit({"bench": "lexicon", "version": lexicon.version, "surface_forms": len(lexicon.entries)}, out)
+        emit(cost(args.data, check, args.cost_samples, args.repeat), out)
+        emit(holistic_recall(args.data, lexicon, lexicon_data), out)
+        emit(standalone_recall(args.data, lexicon), out)
+        emit(bold_recall(args.data, lexicon), out)
+        rows, unlabelled, alpaca = hits(args.data, check)
+        for row in rows:
+            emit(row, out)
+        if unlabelled:
+            emit({"bench": "hits", "unlabelled": unlabelled}, out)
+        emit(near_misses(alpaca, check), out)
+        if args.demo_html:
+            emit(demo_report(args.data, args.demo_html), out)
+    finally:
+        if out is not None:
+            out.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,241 @@
+"""Per-sample bias findings from one pass of the lexicon's matcher over the text.
+
+What is found, and how (docs/bias.md has the full account):
+
+* identity mentions: a descriptor of a HolisticBias axis and group. Descriptors with an everyday
+  non-identity sense ("slow", "white", "single") count only where they modify a person noun, possibly
+  through other descriptors ("young Black women"); the rest count anywhere.
+* gendered terms: pronouns and gendered nouns, counted by gender (male, female, neutral).
+* occupation-gender pairings: a WinoBias occupation introduced as a person ("the nurse", "a male
+  nurse", "nurses") with the gender of the gendered word right before it, or else of the nearest
+  gendered word within the window, in the same paragraph.
+* stereotyped associations: a group reference (a plural or generic identity term, or a plural gendered
+  noun: "Muslims", "Black people", "women") within the window of words of a curated trait, in the
+  same sentence ("women are too emotional").
+* toxic language: a slur anywhere, or a dehumanising term within a few words of a group reference.
+
+Everything here is a function of the text and the lexicon; the check (curator.checks.bias) turns the
+findings into scores and annotations.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+from curator.bias.lexicon import Entry, Lexicon
+
+DEFAULT_WINDOW = 8
+DEHUMANISING_WINDOW = 4
+_CONNECTOR = re.compile(r"[\s,/&\-]*(?:(?:and|or|nor)\s+)?", re.IGNORECASE)
+_SENTENCE_BREAK = re.compile(r"[.!?;\n]")
+_PARAGRAPH_BREAK = re.compile(r"\n")
+_WORD = re.compile(r"\w+(?:['\u2019]\w+)?")
+_INTRODUCED = re.compile(
+    r"\b(?:a|an|the|my|your|his|her|our|their|its|this|that|these|those|every|each|another|one|two|three"
+    r"|any|no|some|many|several)\s+$",
+    re.IGNORECASE,
+)
+_LOOKBEHIND = 24
+# Only terms this many characters per word of the window away are measured in words (bounds the work
+# on long texts; a window's worth of words longer than this on average is not English prose).
+_CHARS_PER_WORD = 40
+_SEPARATORS = re.compile(r"[\s\-]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    axis: str
+    group: str
+    term: str  # the descriptor as the lexicon spells it
+    span: tuple[int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class OccupationPairing:
+    occupation: str
+    gender: str  # male, female, neutral
+    stereotype: str  # the gender WinoBias lists the occupation under
+    span: tuple[int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class StereotypePair:
+    group: str  # "axis/group", or "gender/female" | "gender/male" for gendered nouns
+    group_text: str  # the group reference as written
+    trait: str
+    category: str
+    span: tuple[int, int]  # from the first of the two to the end of the second
+
+
+@dataclass(frozen=True, slots=True)
+class ToxicFinding:
+    category: str  # slur | dehumanising
+    target: str  # "axis/group" (or "gender/...") the language is aimed at
+    span: tuple[int, int]
+    detail: str  # never the slur itself
+
+
+@dataclass(slots=True)
+class Findings:
+    mentions: list[Mention] = field(default_factory=list)
+    gender_counts: Counter[tuple[str, str]] = field(default_factory=Counter)  # (pronoun|noun, gender)
+    occupations: list[OccupationPairing] = field(default_factory=list)
+    stereotypes: list[StereotypePair] = field(default_factory=list)
+    toxic: list[ToxicFinding] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class _Ref:
+    """A reference to a group as a whole: what stereotypes and dehumanising language attach to."""
+
+    group: str
+    start: int
+    end: int
+
+
+def analyse(
+    text: str, lexicon: Lexicon, window: int = DEFAULT_WINDOW, dehumanising_window: int = DEHUMANISING_WINDOW
+) -> Findings:
+    hits = list(lexicon.find(text))
+    out = Findings()
+    if not hits:
+        return out
+    n = len(hits)
+    # linked[i]: hit i is followed directly by hit i+1 (only spaces, commas, "and"/"or" between).
+    linked = [_CONNECTOR.fullmatch(text, hits[i][1], hits[i + 1][0]) is not None for i in range(n - 1)]
+    linked.append(False)
+    # head[i]: the person noun that a run of descriptors starting at hit i ends in, or -1.
+    head = [-1] * n
+    for i in range(n - 1, -1, -1):
+        entry = hits[i][2]
+        chains = entry.identity or entry.person_gender is not None or _gender_noun(entry)
+        if chains and linked[i] and head[i + 1] >= 0:
+            head[i] = head[i + 1]
+        elif entry.person_gender is not None or _group_noun(entry):
+            head[i] = i
+
+    refs: list[_Ref] = []
+    described: set[int] = set()  # starts of words used as identity descriptors: never also a trait
+    for i, (start, end, entry) in enumerate(hits):
+        if entry.identity and _identity_allowed(entry, text[start:end]):
+            noun = head[i + 1] if i + 1 < n and linked[i] else -1
+            for term in entry.identity:
+                if term.person_context and noun < 0:
+                    continue
+                described.add(start)
+                out.mentions.append(Mention(term.axis, term.group, term.term, (start, end)))
+                if noun >= 0 and hits[noun][2].plural:
+                    refs.append(_Ref(f"{term.axis}/{term.group}", start, hits[noun][1]))
+                elif noun < 0 and entry.plural:
+                    refs.append(_Ref(f"{term.axis}/{term.group}", start, end))
+        if entry.gender is not None:
+            category, gender = entry.gender
+            out.gender_counts["pronoun" if category == "pronoun" else "noun", gender] += 1
+            if category == "noun" and gender != "neutral" and entry.plural and entry.person_gender:
+                refs.append(_Ref(f"gender/{gender}", start, end))
+        if entry.slur_target is not None:
+            out.toxic.append(
+                ToxicFinding("slur", entry.slur_target, (start, end), f"slur aimed at {entry.slur_target}")
+            )
+        if entry.occupation is not None:
+            pairing = _pairing(text, hits, linked, i, window)
+            if pairing is not None:
+                out.occupations.append(pairing)
+
+    attributes = [h for h in hits if (h[2].trait is not None or h[2].dehumanising) and h[0] not in described]
+    if refs and attributes:
+        starts = [h[0] for h in attributes]
+        reach = _CHARS_PER_WORD * (max(window, dehumanising_window) + 1)
+        words_at = [m.start() for m in _WORD.finditer(text)]
+        breaks = [m.start() for m in _SENTENCE_BREAK.finditer(text)]
+        seen: set[tuple[str, str]] = set()  # (group, trait) pairs already reported
+        aimed: set[tuple[str, int]] = set()  # (group, dehumanising term) already reported
+        for ref in refs:
+            lo = bisect.bisect_left(starts, ref.start - reach)
+            hi = bisect.bisect_right(starts, ref.end + reach)
+            for start, end, entry in attributes[lo:hi]:
+                if start < ref.end and ref.start < end:  # the same words
+                    continue
+                words = _words_between(words_at, breaks, ref, start, end)
+                if words is None:
+                    continue
+                group_text = text[ref.start : ref.end]
+                span = (min(ref.start, start), max(ref.end, end))
+                if entry.trait is not None and words <= window and (ref.group, entry.trait[0]) not in seen:
+                    seen.add((ref.group, entry.trait[0]))
+                    trait, category = entry.trait
+                    out.stereotypes.append(StereotypePair(ref.group, group_text, trait, category, span))
+                if entry.dehumanising and words <= dehumanising_window and (ref.group, start) not in aimed:
+                    aimed.add((ref.group, start))
+                    detail = f"dehumanising language about {ref.group}: {group_text!r} … {text[start:end]!r}"
+                    out.toxic.append(ToxicFinding("dehumanising", ref.group, span, detail))
+    return out
+
+
+def _group_noun(entry: Entry) -> bool:
+    """A plural identity noun names people by itself ("Americans"), so descriptors can modify it."""
+    return entry.plural and any(not t.person_context for t in entry.identity)
+
+
+def _gender_noun(entry: Entry) -> bool:
+    return entry.gender is not None and entry.gender[0] == "noun"
+
+
+def _identity_allowed(entry: Entry, surface: str) -> bool:
+    """Acronyms such as MTF or LGBT only count in the spelling the lexicon gives them."""
+    return not entry.cased_forms or _SEPARATORS.sub(" ", surface.replace("\u2019", "'")) in entry.cased_forms
+
+
+def _words_between(words_at: list[int], breaks: list[int], ref: _Ref, start: int, end: int) -> int | None:
+    """Words between a group reference and a term in the same sentence; None across a sentence end.
+
+    ``words_at``: start offsets of the text's words; ``breaks``: offsets of sentence-ending characters.
+    """
+    a, b = (ref.end, start) if ref.end <= start else (end, ref.start)
+    if bisect.bisect_left(breaks, a) != bisect.bisect_left(breaks, b):
+        return None
+    return bisect.bisect_left(words_at, b) - bisect.bisect_left(words_at, a)
+
+
+def _introduced(text: str, start: int) -> bool:
+    return _INTRODUCED.search(text, max(0, start - _LOOKBEHIND), start) is not None
+
+
+def _pairing(
+    text: str, hits: list[tuple[int, int, Entry]], linked: list[bool], i: int, window: int
+) -> OccupationPairing | None:
+    start, end, entry = hits[i]
+    assert entry.occupation is not None
+    occupation, stereotype, ambiguous_plural = entry.occupation
+    before = hits[i - 1] if i > 0 and linked[i - 1] else None
+    if before is not None and before[2].gender is not None and before[2].gender[0] != "pronoun":
+        return OccupationPairing(occupation, before[2].gender[1], stereotype, (start, end))
+    if not entry.plural or ambiguous_plural:
+        introduced = _introduced(text, start) or (
+            before is not None and bool(before[2].identity) and _introduced(text, before[0])
+        )
+        if not introduced:
+            return None
+    best: tuple[int, int, str] | None = None  # (words away, 0 if after else 1, gender): nearest wins
+    for direction in (-1, 1):
+        j = i + direction
+        while 0 <= j < len(hits):
+            other_start, other_end, other = hits[j]
+            a, b = (other_end, start) if direction < 0 else (end, other_start)
+            if _PARAGRAPH_BREAK.search(text, a, b):
+                break
+            words = len(_WORD.findall(text, a, b))
+            if words > window:
+                break
+            if other.gender is not None:
+                candidate = (words, 0 if direction > 0 else 1, other.gender[1])
+                if best is None or candidate < best:
+                    best = candidate
+                break
+            j += direction
+    if best is None:
+        return None
+    return OccupationPairing(occupation, best[2], stereotype, (start, end))
