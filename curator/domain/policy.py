@@ -84,6 +84,8 @@ class PolicyTarget:
 
     name: ClassVar[str]
     rules: ClassVar[tuple[Rule, ...]]
+    # Whether a policy that does not mention the check runs it (opt-in checks set False).
+    enabled_by_default: ClassVar[bool] = True
 
     def default_params(self) -> dict[str, float]:
         return {}
@@ -108,7 +110,7 @@ def resolve_policy(policy: Policy, targets: Iterable[PolicyTarget]) -> Policy:
             )
     resolved: dict[str, CheckPolicy] = {}
     for name, target in by_name.items():
-        given = policy.checks.get(name, CheckPolicy())
+        given = policy.checks.get(name) or CheckPolicy(enabled=target.enabled_by_default)
         path = f"policy.checks[{name}]"
         known_codes = {str(r.code): r for r in target.rules}
         for code in given.rules:

