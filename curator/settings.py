@@ -118,6 +118,13 @@ class BiasSettings(_Section):
         return v
 
 
+class QualitySettings(_Section):
+    model_dir: Path | None = Field(
+        default=None,
+        description="directory of the quality checks' models (.ftz, .json); default models/quality",
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CURATOR_", env_nested_delimiter="__", extra="forbid")
 
@@ -131,6 +138,7 @@ class Settings(BaseSettings):
     embeddings: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     monitor: MonitorSettings = Field(default_factory=MonitorSettings)
     bias: BiasSettings = Field(default_factory=BiasSettings)
+    quality: QualitySettings = Field(default_factory=QualitySettings)
     default_policy: Policy = Field(
         default_factory=Policy, description="policy of collections created without one"
     )

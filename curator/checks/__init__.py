@@ -13,6 +13,7 @@ from curator.checks.bias import BiasCheck
 from curator.checks.empty import EmptyCheck
 from curator.checks.exact_duplicate import ExactDuplicateCheck
 from curator.checks.near_duplicate import NearDuplicateCheck
+from curator.checks.quality import GroundingCheck, HallucinationCheck, HeuristicsCheck
 from curator.checks.semantic import SemanticCheck
 
 if TYPE_CHECKING:
@@ -24,6 +25,9 @@ REGISTRY: tuple[type[Check], ...] = (
     NearDuplicateCheck,
     SemanticCheck,
     BiasCheck,
+    HeuristicsCheck,
+    GroundingCheck,
+    HallucinationCheck,
 )
 
 

@@ -514,5 +514,32 @@ def models_export_onnx(
     typer.echo(f"use it with CURATOR_EMBEDDINGS__BACKEND=onnx CURATOR_EMBEDDINGS__MODEL_PATH={target}")
 
 
+# ---------------------------------------------------------------- train
+
+train_app = typer.Typer(help="Rebuild the models curator ships (models/).", no_args_is_help=True)
+app.add_typer(train_app, name="train")
+
+
+@train_app.command("quality")
+def train_quality_command(
+    data: Annotated[
+        Path | None,
+        typer.Option("--data", file_okay=False, help="Training data folder (default: ../shared/data)."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", file_okay=False, help="Where to write (default: models/quality).")
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of every random choice.")] = 13,
+) -> None:
+    """Train the fastText quality classifiers, language profiles and calibration (see MODEL_CARD.md)."""
+    from curator.quality.train import TrainConfig, train_quality
+
+    console = _err_console()
+    with _domain_errors(console):
+        defaults = TrainConfig()
+        config = TrainConfig(data_dir=data or defaults.data_dir, out_dir=out or defaults.out_dir, seed=seed)
+        train_quality(config, report=console.print)
+
+
 if __name__ == "__main__":
     app()

@@ -17,6 +17,20 @@ class ReasonCode(StrEnum):
     SEMANTIC_DUPLICATE = "SEMANTIC_DUPLICATE"
     TOXIC_LANGUAGE = "TOXIC_LANGUAGE"
     STEREOTYPE_ASSOCIATION = "STEREOTYPE_ASSOCIATION"
+    # quality and hallucination (curator/checks/quality.py)
+    EMPTY_RESPONSE = "EMPTY_RESPONSE"
+    TOO_SHORT = "TOO_SHORT"
+    TOO_LONG = "TOO_LONG"
+    REFUSAL = "REFUSAL"
+    TRUNCATED = "TRUNCATED"
+    REPETITION = "REPETITION"
+    PLACEHOLDER = "PLACEHOLDER"
+    UNREACHABLE_REFERENCE = "UNREACHABLE_REFERENCE"
+    LANGUAGE_MISMATCH = "LANGUAGE_MISMATCH"
+    ARITHMETIC_ERROR = "ARITHMETIC_ERROR"
+    UNSUPPORTED_CLAIM = "UNSUPPORTED_CLAIM"
+    HALLUCINATION = "HALLUCINATION"
+    LOW_QUALITY = "LOW_QUALITY"
 
 
 DESCRIPTIONS: dict[ReasonCode, str] = {
@@ -41,5 +55,58 @@ DESCRIPTIONS: dict[ReasonCode, str] = {
     ReasonCode.STEREOTYPE_ASSOCIATION: (
         "A group reference (e.g. 'women', 'Muslims') occurs within the stereotype window of a curated"
         " stereotyped trait in the same sentence (e.g. 'too emotional'); the message names the pair."
+    ),
+    # quality and hallucination (docs/quality.md)
+    ReasonCode.EMPTY_RESPONSE: (
+        "A prompt with no answer: the response is blank or only a marker such as <nooutput>."
+    ),
+    ReasonCode.TOO_SHORT: (
+        "The instruction asks for long-form text (an essay, a story, a letter, a paragraph) and the response"
+        " has under a fifth of the words such text needs; the message names the request."
+    ),
+    ReasonCode.TOO_LONG: (
+        "The response is over the prompt's stated limit ('in 50 words', 'in one sentence') by the threshold"
+        " factor, or over 1,500 words times it when the prompt states none."
+    ),
+    ReasonCode.REFUSAL: (
+        "The response declines the task or speaks as an AI model ('As an AI language model',"
+        " 'I'm sorry, but I can't'); the message quotes the phrase and its offset."
+    ),
+    ReasonCode.TRUNCATED: (
+        "The response stops mid-sentence (on a comma, an article or a conjunction) or leaves a code fence"
+        " or bracket open."
+    ),
+    ReasonCode.REPETITION: (
+        "Gopher-style duplicate-line or duplicate-n-gram fractions of the response reach the threshold"
+        " as a multiple of Gopher's limits; the message names the measure and the repeated text."
+    ),
+    ReasonCode.PLACEHOLDER: (
+        "Template residue in the response: an echoed <noinput>, '[insert ...]', '{{var}}'; an unfilled"
+        " slot such as '[Your Name]' scores 0.5 and counts only with review_threshold 0.5."
+    ),
+    ReasonCode.UNREACHABLE_REFERENCE: (
+        "The prompt points at something the sample does not contain (an image, a recording, a web page"
+        " behind a URL) and the response answers as if it had seen it."
+    ),
+    ReasonCode.LANGUAGE_MISMATCH: (
+        "The response is confidently in a language that none of the prompt's parts is in, and the prompt"
+        " asks for no translation or other language."
+    ),
+    ReasonCode.ARITHMETIC_ERROR: (
+        "The response states an equation ('17 × 23 = 392') whose left side, evaluated by a safe parser,"
+        " is not the right side; the message quotes it with the correct value."
+    ),
+    ReasonCode.UNSUPPORTED_CLAIM: (
+        "The sample has context and the response's grounding score (calibrated probability that it is"
+        " supported) is at or below the threshold; the message quotes unsupported entities, numbers"
+        " and words."
+    ),
+    ReasonCode.HALLUCINATION: (
+        "The calibrated probability that the response is hallucinated (fastText classifier, grounding"
+        " against context, arithmetic) reaches the threshold; the message names the signals."
+    ),
+    ReasonCode.LOW_QUALITY: (
+        "The calibrated probability that the sample is a good one is at or below the threshold; the"
+        " message names the quality model's probabilities."
     ),
 }

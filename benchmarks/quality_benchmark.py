@@ -1,0 +1,518 @@
+"""Quality and hallucination benchmark: AUROC, balanced accuracy, baselines, rule precision, cost.
+
+Run from the repository root (reads ../shared/data; nothing is downloaded)::
+
+    .venv/bin/python benchmarks/quality_benchmark.py [--data DIR] [--out results.jsonl]
+        [--sections general,qa,rules,groups,cost]
+
+One JSON line per section goes to stdout (and to ``--out``):
+
+* ``halueval_general_cv``: ``hallucination`` on halueval_general_dev by 5-fold cross-validation. In
+  each fold the whole training procedure of ``curator train quality`` runs on the other four folds
+  (classifier + synthetic negatives, Platt calibration on inner out-of-fold predictions) and scores
+  the held-out fold. AUROC, balanced accuracy (at 0.5, and at the threshold that maximises it on the
+  training folds' out-of-fold scores), and two baselines: answer length, and token overlap with the
+  query. Target AUROC >= 0.70.
+* ``halueval_qa``: ``hallucination`` of the shipped models, through the real grounding and
+  hallucination checks with the real embedder, on the *evaluation half* of halueval_qa_dev (the
+  other half fitted the context calibration); knowledge is the context, the right answer is 0 and
+  the hallucinated one 1. Baselines: answer length; 1 - fraction of answer tokens found in the
+  knowledge. Also: the AUROC over all 500 questions with 2-fold cross-fitting of the calibration, and
+  per-feature AUROCs. Target AUROC >= 0.95 and above both baselines.
+* ``rules_alpaca``: per-rule precision (and recall) on the hand-labelled alpaca_5000 records of
+  benchmarks/quality_labels/. Target precision >= 0.9 for every rule that fires.
+* ``group_mentions``: HolisticBias sentences naming a group, as responses to a neutral prompt: how
+  many fire any heuristic rule (target 0), and HALLUCINATION / LOW_QUALITY rates with and without
+  a group named (same sentences with a neutral descriptor).
+* ``cost``: milliseconds per sample of the heuristics check + the hallucination check on samples
+  without context (grounding excluded), one CPU, over alpaca_5000. Target <= 1 ms.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import dataclasses  # noqa: E402
+import gc  # noqa: E402
+import json  # noqa: E402
+import random  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from collections import Counter  # noqa: E402
+from collections.abc import Sequence  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+
+from curator.checks.base import CheckContext, Item  # noqa: E402
+from curator.checks.quality import GroundingCheck, HallucinationCheck, HeuristicsCheck  # noqa: E402
+from curator.domain.policy import CheckPolicy, DedupKey  # noqa: E402
+from curator.domain.sample import ContentShape, Sample  # noqa: E402
+from curator.embeddings.embedder import Embedder  # noqa: E402
+from curator.quality import default_model_dir  # noqa: E402
+from curator.quality.arithmetic import find_errors  # noqa: E402
+from curator.quality.calibration import Logistic, auroc, balanced_accuracy  # noqa: E402
+from curator.quality.classifier import IdentityMask  # noqa: E402
+from curator.quality.judgement import NO_CONTEXT_FEATURES, classifier_logit  # noqa: E402
+from curator.quality.models import QualityModels  # noqa: E402
+from curator.quality.text import stem, words  # noqa: E402
+from curator.quality.train import (  # noqa: E402
+    ARITHMETIC_ERROR_PROBABILITY,
+    CONTEXT_FEATURES,
+    DEFAULT_DATA_DIR,
+    IDENTITY_AXES,
+    SIGNS,
+    TrainConfig,
+    context_features,
+    load_general,
+    load_qa,
+    no_context_matrix,
+    out_of_fold,
+    predict,
+    qa_examples,
+    qa_split,
+    stratified_folds,
+    train_fasttext,
+)
+from curator.settings import EmbeddingSettings  # noqa: E402
+
+CODES = {
+    "empty_response": "EMPTY_RESPONSE",
+    "too_short": "TOO_SHORT",
+    "too_long": "TOO_LONG",
+    "refusal": "REFUSAL",
+    "truncated": "TRUNCATED",
+    "repetition": "REPETITION",
+    "placeholder": "PLACEHOLDER",
+    "unreachable_reference": "UNREACHABLE_REFERENCE",
+    "language_mismatch": "LANGUAGE_MISMATCH",
+    "arithmetic_errors": "ARITHMETIC_ERROR",
+}
+
+
+def emit(record: dict[str, Any], out: Any) -> None:
+    line = json.dumps(record, ensure_ascii=False)
+    print(line, flush=True)
+    if out is not None:
+        out.write(line + "\n")
+        out.flush()
+
+
+def r4(x: float) -> float:
+    return round(float(x), 4)
+
+
+def length_baseline(responses: Sequence[str]) -> np.ndarray:
+    return np.array([len(words(r)) for r in responses], dtype=float)
+
+
+def overlap_baseline(responses: Sequence[str], references: Sequence[str]) -> np.ndarray:
+    """1 - the fraction of the response's tokens that occur in the reference text."""
+    out = []
+    for response, reference in zip(responses, references, strict=True):
+        ref = {stem(w) for w in words(reference)}
+        toks = [stem(w) for w in words(response)]
+        out.append(1.0 - sum(1 for t in toks if t in ref) / max(len(toks), 1))
+    return np.array(out)
+
+
+def best_threshold(scores: np.ndarray, labels: np.ndarray) -> float:
+    candidates = np.unique(np.quantile(scores, np.linspace(0.01, 0.99, 99)))
+    return float(max(candidates, key=lambda t: balanced_accuracy(scores, labels, t)))
+
+
+# ---------------------------------------------------------------- halueval_general (5-fold CV)
+
+
+def general_cv(data: Path, config: TrainConfig, models: QualityModels) -> dict[str, Any]:
+    """Nested: each outer fold runs the training procedure (inner out-of-fold calibration) on the rest."""
+    started = time.perf_counter()
+    examples = load_general(data)
+    heuristics = models.heuristics
+    mask = IdentityMask.load(models.model_dir / "identity_terms.json")
+    labels = np.array([e.label == "hallucinated" for e in examples])
+    folds = stratified_folds([e.label for e in examples], config.folds, config.seed + 1000)
+    scores = np.zeros(len(examples))
+    classifier_only = np.zeros(len(examples))
+    tuned = np.zeros(len(examples), dtype=bool)
+    thresholds = []
+    for f, test in enumerate(folds):
+        held = set(test)
+        train = [e for i, e in enumerate(examples) if i not in held]
+        inner = dataclasses.replace(config, seed=config.seed + 10 * (f + 1))
+        oof = out_of_fold(train, inner, mask, with_quality=False)
+        y_in = np.array([e.label == "hallucinated" for e in oof.examples])
+        x_in = no_context_matrix(oof.examples, oof.hallucination, heuristics)
+        cal = Logistic.fit_signed(x_in, y_in.astype(float), NO_CONTEXT_FEATURES, SIGNS, l2=1.0)
+        threshold = best_threshold(cal.predict(x_in), y_in)
+        thresholds.append(threshold)
+        model = train_fasttext(train, inner, mask)
+        tests = [examples[i] for i in test]
+        probs = predict(model, tests, mask)
+        h = cal.predict(no_context_matrix(tests, probs, heuristics))
+        wrong = np.array([bool(find_errors(e.response, e.prompt)) for e in tests])
+        h = np.where(wrong, noisy_or_array(h, ARITHMETIC_ERROR_PROBABILITY), h)
+        scores[test] = h
+        classifier_only[test] = [classifier_logit(p) for p in probs]
+        tuned[test] = h >= threshold
+    responses = [e.response for e in examples]
+    prompts = [e.prompt for e in examples]
+    tpr = (tuned & labels).sum() / labels.sum()
+    tnr = (~tuned & ~labels).sum() / (~labels).sum()
+    auc = auroc(scores, labels)
+    return {
+        "section": "halueval_general_cv",
+        "samples": len(examples),
+        "hallucinated": int(labels.sum()),
+        "folds": config.folds,
+        "auroc": r4(auc),
+        "classifier_only_auroc": r4(auroc(classifier_only, labels)),
+        "balanced_accuracy_at_0.5": r4(balanced_accuracy(scores, labels, 0.5)),
+        "balanced_accuracy_at_tuned_threshold": r4((tpr + tnr) / 2),
+        "tuned_thresholds": [r4(t) for t in thresholds],
+        "baselines": {
+            "length_auroc": r4(auroc(length_baseline(responses), labels)),
+            "token_overlap_auroc": r4(auroc(overlap_baseline(responses, prompts), labels)),
+        },
+        "target_auroc": 0.70,
+        "pass": auc >= 0.70,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+
+
+def noisy_or_array(p: np.ndarray, prior: float) -> np.ndarray:
+    return 1.0 - (1.0 - p) * (1.0 - prior)
+
+
+# ---------------------------------------------------------------- halueval_qa (evaluation half)
+
+
+def qa_samples(rows: Sequence[dict[str, str]]) -> tuple[list[Sample], np.ndarray]:
+    samples, labels = [], []
+    for n, (question, answer, context, label) in enumerate(qa_examples(rows)):
+        samples.append(
+            Sample(
+                id=f"qa-{n}",
+                shape=ContentShape.ALPACA,
+                instruction=question,
+                output=answer,
+                context=tuple(context),
+            )
+        )
+        labels.append(label)
+    return samples, np.array(labels)
+
+
+def run_checks(checks: Sequence[Any], samples: Sequence[Sample]) -> list[dict[str, float]]:
+    items = [Item.build(s, i, DedupKey.SAMPLE) for i, s in enumerate(samples)]
+    scores: list[dict[str, float]] = [{} for _ in items]
+    for check in checks:
+        for start in range(0, len(items), 256):
+            batch = items[start : start + 256]
+            ctx = CheckContext(CheckPolicy(), None, ())  # type: ignore[arg-type]  # these checks ignore state
+            for k, result in enumerate(check.evaluate_batch(batch, ctx)):
+                scores[start + k].update(result.scores)
+    return scores
+
+
+def qa(data: Path, config: TrainConfig, models: QualityModels, embedder: Embedder) -> dict[str, Any]:
+    started = time.perf_counter()
+    rows = load_qa(data)
+    calib_idx, eval_idx = qa_split(len(rows), config.seed, config.qa_calibration_fraction)
+    eval_rows = [rows[i] for i in eval_idx]
+    samples, labels = qa_samples(eval_rows)
+    checks = [GroundingCheck(embedder, models), HallucinationCheck(embedder, models)]
+    scores = run_checks(checks, samples)
+    hallucination = np.array([s["hallucination"] for s in scores])
+    grounding = np.array([s["grounding"] for s in scores])
+    answers = [s.response for s in samples]
+    knowledge = [s.context[0] for s in samples]
+    length_auc = auroc(length_baseline(answers), labels)
+    overlap_auc = auroc(overlap_baseline(answers, knowledge), labels)
+    auc = auroc(hallucination, labels)
+
+    # Cross-fitting over all 500 questions: fit on one half, score the other, both ways.
+    model = models.hallucination.load()
+    all_items = qa_examples(rows)
+    x = context_features(all_items, embedder.encode, model, models.hallucination.mask)
+    y = np.array([lab for *_, lab in all_items], dtype=float)
+    half = np.array([n // 2 in set(calib_idx) for n in range(len(all_items))])
+    crossfit = np.zeros(len(y))
+    for fit_mask in (half, ~half):
+        fitted = Logistic.fit_signed(x[fit_mask], y[fit_mask], CONTEXT_FEATURES, SIGNS, l2=1.0)
+        crossfit[~fit_mask] = fitted.predict(x[~fit_mask])
+    no_echo = [i for i, f in enumerate(CONTEXT_FEATURES) if f != "prompt_echo"]
+    names = [CONTEXT_FEATURES[i] for i in no_echo]
+    fitted = Logistic.fit_signed(x[half][:, no_echo], y[half], names, SIGNS, l2=1.0)
+    without_echo = fitted.predict(x[~half][:, no_echo])
+    return {
+        "section": "halueval_qa",
+        "split": f"evaluation half: {len(eval_idx)} questions (calibrated on the other {len(calib_idx)})",
+        "answers": len(samples),
+        "auroc": r4(auc),
+        "balanced_accuracy_at_0.5": r4(balanced_accuracy(hallucination, labels, 0.5)),
+        "grounding_auroc": r4(auroc(1 - grounding, labels)),
+        "at_default_thresholds": {
+            f"hallucination>={t}": {
+                "flagged": int((hallucination >= t).sum()),
+                "precision": r4(labels[hallucination >= t].mean()) if (hallucination >= t).any() else None,
+                "recall": r4((hallucination >= t)[labels == 1].mean()),
+            }
+            for t in (0.8, 0.95)
+        },
+        "baselines": {"length_auroc": r4(length_auc), "token_overlap_auroc": r4(overlap_auc)},
+        "crossfit_all_500_auroc": r4(auroc(crossfit, y)),
+        "without_prompt_echo_auroc": r4(auroc(without_echo, y[~half])),
+        "feature_auroc_all_500": {f: r4(auroc(x[:, i], y)) for i, f in enumerate(CONTEXT_FEATURES)},
+        "target_auroc": 0.95,
+        "pass": auc >= 0.95 and auc > length_auc and auc > overlap_auc,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+
+
+# ---------------------------------------------------------------- rules on hand labels
+
+
+def rules_alpaca(data: Path, models: QualityModels) -> dict[str, Any]:
+    rows = json.loads((data / "alpaca_5000.json").read_text(encoding="utf-8"))
+    labelled = [json.loads(line) for line in (ROOT / "benchmarks/quality_labels/alpaca_labels.jsonl").open()]
+    check = HeuristicsCheck(models)
+    policy = {str(r.code): r for r in check.rules}
+    by_index = {r["index"]: set(r["labels"]) for r in labelled}
+    samples = [
+        Sample(
+            id=str(i),
+            shape=ContentShape.ALPACA,
+            instruction=rows[i]["instruction"],
+            input=rows[i]["input"],
+            output=rows[i]["output"],
+        )
+        for i in range(len(rows))
+    ]
+    scores = run_checks([check], samples)
+    # Each rule at its default threshold (or review band), and PLACEHOLDER also with the optional
+    # review band for unfilled slots.
+    settings = [(name, code, policy[code]) for name, code in CODES.items()]
+    fired: dict[str, set[int]] = {code: set() for _, code, _ in settings}
+    fired["PLACEHOLDER with review_threshold 0.5"] = set()
+    for i, s in enumerate(scores):
+        for name, code, rule in settings:
+            value = s.get(name)
+            threshold = rule.review_threshold if rule.review_threshold is not None else rule.threshold
+            if value is not None and rule.crosses(value, threshold):
+                fired[code].add(i)
+        if s.get("placeholder", 0.0) >= 0.5:
+            fired["PLACEHOLDER with review_threshold 0.5"].add(i)
+    per_rule = {}
+    for key, hits in fired.items():
+        code = key.split()[0]
+        judged = [i for i in hits if i in by_index]
+        tp = sum(1 for i in judged if code in by_index[i])
+        positives = sum(1 for labels in by_index.values() if code in labels)
+        caught = sum(1 for i, labels in by_index.items() if code in labels and i in hits)
+        per_rule[key] = {
+            "fired": len(hits),
+            "unlabelled_firings": len(hits) - len(judged),
+            "true_positives": tp,
+            "precision": r4(tp / len(judged)) if judged else None,
+            "labelled_positives": positives,
+            "recall_on_labelled": r4(caught / positives) if positives else None,
+        }
+    firing = [v["precision"] for v in per_rule.values() if v["precision"] is not None]
+    return {
+        "section": "rules_alpaca",
+        "labelled_samples": len(labelled),
+        "rules": per_rule,
+        "target_precision": 0.9,
+        "pass": all(p >= 0.9 for p in firing)
+        and all(v["unlabelled_firings"] == 0 for v in per_rule.values()),
+    }
+
+
+# ---------------------------------------------------------------- group mentions
+
+
+GROUP_PROMPTS = ("Introduce yourself.", "Tell me something about yourself in a sentence or two.")
+
+
+def group_sentences(data: Path) -> list[tuple[str, str, str]]:
+    """(axis, sentence naming a group, the same sentence with no group named), two templates a descriptor."""
+    base = data / "holistic_bias"
+    descriptors = json.loads((base / "descriptors.json").read_text(encoding="utf-8"))
+    templates = list(json.loads((base / "sentence_templates.json").read_text(encoding="utf-8")))
+    rng = random.Random(5)
+    out = []
+    for axis, groups in sorted(descriptors.items()):
+        if axis == "nonce":
+            continue
+        for entries in groups.values() if isinstance(groups, dict) else [groups]:
+            for d in entries:
+                name = d["descriptor"] if isinstance(d, dict) else d
+                article = "an" if name[:1].lower() in "aeiou" else "a"
+                for template in rng.sample(templates, 2):
+                    out.append(
+                        (
+                            axis,
+                            template.format(
+                                noun_phrase=f"{article} {name} person", plural_noun_phrase=f"{name} people"
+                            ),
+                            template.format(noun_phrase="a person", plural_noun_phrase="people"),
+                        )
+                    )
+    return out
+
+
+def group_mentions(data: Path, models: QualityModels, embedder: Embedder) -> dict[str, Any]:
+    """Does naming a group change any decision? Each sentence against its twin that names none."""
+    rows = [(prompt, *row) for row in group_sentences(data) for prompt in GROUP_PROMPTS]
+    heuristics = HeuristicsCheck(models)
+    hallucination = HallucinationCheck(embedder, models)
+
+    def scored(pairs: Sequence[tuple[str, str]]) -> list[dict[str, float]]:
+        samples = [
+            Sample(id=str(i), shape=ContentShape.ALPACA, instruction=prompt, output=t)
+            for i, (prompt, t) in enumerate(pairs)
+        ]
+        return run_checks([heuristics, hallucination], samples)
+
+    named = scored([(r[0], r[2]) for r in rows])
+    neutral = scored([(r[0], r[3]) for r in rows])
+    review = {str(r.code): r for r in hallucination.rules}
+    hall_rule, quality_rule = review["HALLUCINATION"], review["LOW_QUALITY"]
+
+    def flagged(s: dict[str, float]) -> set[str]:
+        out = {
+            str(rule.code)
+            for rule in heuristics.rules
+            if rule.score in s and rule.crosses(s[rule.score], rule.review_threshold or rule.threshold)
+        }
+        if hall_rule.crosses(s["hallucination"], hall_rule.review_threshold or hall_rule.threshold):
+            out.add("HALLUCINATION")
+        if quality_rule.crosses(s["quality"], quality_rule.review_threshold or quality_rule.threshold):
+            out.add("LOW_QUALITY")
+        return out
+
+    heuristic_codes = {str(r.code) for r in heuristics.rules}
+    by_axis: dict[str, Counter[str]] = {}
+    only_named: Counter[str] = Counter()
+    rule_fired: Counter[str] = Counter()
+    for (_, axis, _, _), a, b in zip(rows, named, neutral, strict=True):
+        fa, fb = flagged(a), flagged(b)
+        rule_fired.update(c for c in fa if c in heuristic_codes)
+        counts = by_axis.setdefault(axis, Counter())
+        counts["samples"] += 1
+        for code in fa - fb:
+            only_named[code] += 1
+            counts[code] += 1
+    masked_axes = set(IDENTITY_AXES)
+    return {
+        "section": "group_mentions",
+        "samples": len(rows),
+        "prompts": list(GROUP_PROMPTS),
+        "heuristic_rule_firings_on_named": dict(rule_fired),
+        "decisions_changed_by_naming_a_group": dict(only_named),
+        "changed_by_axis": {
+            f"{axis}{'' if axis in masked_axes else ' (not masked)'}": dict(c) for axis, c in by_axis.items()
+        },
+        "mean_quality": {
+            "named": r4(np.mean([s["quality"] for s in named])),
+            "neutral": r4(np.mean([s["quality"] for s in neutral])),
+        },
+        "mean_hallucination": {
+            "named": r4(np.mean([s["hallucination"] for s in named])),
+            "neutral": r4(np.mean([s["hallucination"] for s in neutral])),
+        },
+        "pass": not rule_fired,
+    }
+
+
+# ---------------------------------------------------------------- cost
+
+
+def cost(data: Path, models: QualityModels, embedder: Embedder, repeat: int) -> dict[str, Any]:
+    rows = json.loads((data / "alpaca_5000.json").read_text(encoding="utf-8"))
+    samples = [
+        Sample(
+            id=str(i),
+            shape=ContentShape.ALPACA,
+            instruction=r["instruction"],
+            input=r["input"],
+            output=r["output"],
+        )
+        for i, r in enumerate(rows)
+    ]
+    models.load()
+    heuristics, hallucination = HeuristicsCheck(models), HallucinationCheck(embedder, models)
+    timings: dict[str, list[float]] = {"heuristics": [], "hallucination": [], "total": []}
+    for _ in range(repeat):
+        items = [Item.build(s, i, DedupKey.SAMPLE) for i, s in enumerate(samples)]
+        ctx = CheckContext(CheckPolicy(), None, ())  # type: ignore[arg-type]
+        gc.collect()
+        spent = {"heuristics": 0.0, "hallucination": 0.0}
+        for start in range(0, len(items), 1000):
+            batch = items[start : start + 1000]
+            for name, check in (("heuristics", heuristics), ("hallucination", hallucination)):
+                t = time.perf_counter()
+                check.evaluate_batch(batch, ctx)
+                spent[name] += time.perf_counter() - t
+        for name, seconds in spent.items():
+            timings[name].append(1000 * seconds / len(items))
+        timings["total"].append(sum(1000 * s / len(items) for s in spent.values()))
+    median = {k: r4(statistics.median(v)) for k, v in timings.items()}
+    mean_words = statistics.mean(len(words(s.prompt)) + len(words(s.response)) for s in samples)
+    return {
+        "section": "cost",
+        "samples": len(samples),
+        "mean_words": round(mean_words, 1),
+        "repeat": repeat,
+        "ms_per_sample": median,
+        "target_ms": 1.0,
+        "pass": median["total"] <= 1.0,
+        "note": "heuristics check + hallucination check (fastText) on samples without context; one CPU",
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA_DIR)
+    parser.add_argument("--models", type=Path, default=default_model_dir())
+    parser.add_argument("--out", type=Path)
+    parser.add_argument("--sections", default="general,qa,rules,groups,cost")
+    parser.add_argument("--repeat", type=int, default=3, help="cost: timed passes over alpaca_5000")
+    args = parser.parse_args(argv)
+    sections = set(args.sections.split(","))
+    config = TrainConfig(data_dir=args.data)
+    models = QualityModels(args.models)
+    embedder = Embedder(EmbeddingSettings(threads=1))
+    out = args.out.open("w", encoding="utf-8") if args.out else None
+    try:
+        if "rules" in sections:
+            emit(rules_alpaca(args.data, models), out)
+        if "cost" in sections:
+            emit(cost(args.data, models, embedder, args.repeat), out)
+        if "groups" in sections:
+            emit(group_mentions(args.data, models, embedder), out)
+        if "qa" in sections:
+            emit(qa(args.data, config, models, embedder), out)
+        if "general" in sections:
+            emit(general_cv(args.data, config, models), out)
+    finally:
+        if out is not None:
+            out.close()
+        embedder.close()
+
+
+if __name__ == "__main__":
+    main()

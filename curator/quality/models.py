@@ -1,0 +1,90 @@
+"""The quality artefacts of one model directory, loaded lazily, once per process."""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+from curator.quality.calibration import Logistic
+from curator.quality.classifier import QualityClassifier
+from curator.quality.langid import LanguageIdentifier
+from curator.quality.rules import Heuristics
+
+
+class ModelMissing(FileNotFoundError):
+    """An artefact of models/quality is not there (they are built by `curator train quality`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Calibration:
+    hallucination: Logistic  # no context: over judgement.NO_CONTEXT_FEATURES
+    quality: Logistic  # Platt on the quality model's P(good)
+    grounding: Logistic  # context: P(hallucinated) from the grounding features
+    context_hallucination: Logistic  # context: grounding features + classifier logit
+    arithmetic_error_probability: float
+
+    @classmethod
+    def load(cls, path: Path) -> Calibration:
+        data: dict[str, Any] = json.loads(Path(path).read_text(encoding="utf-8"))
+        return cls(
+            Logistic.from_json(data["no_context"]["hallucination"]),
+            Logistic.from_json(data["no_context"]["quality"]),
+            Logistic.from_json(data["context"]["grounding"]),
+            Logistic.from_json(data["context"]["hallucination"]),
+            float(data["arithmetic_error_probability"]),
+        )
+
+
+class QualityModels:
+    """Heuristics (with the language profiles), the two fastText classifiers and the calibration."""
+
+    _shared: ClassVar[dict[Path, QualityModels]] = {}
+    _shared_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    @classmethod
+    def shared(cls, model_dir: Path) -> QualityModels:
+        key = Path(model_dir).resolve()
+        with cls._shared_lock:
+            if key not in cls._shared:
+                cls._shared[key] = cls(key)
+            return cls._shared[key]
+
+    def __init__(self, model_dir: Path) -> None:
+        self.model_dir = Path(model_dir)
+        self._lock = threading.Lock()
+        self._heuristics: Heuristics | None = None
+        self._calibration: Calibration | None = None
+        mask = self.model_dir / "identity_terms.json"
+        self.hallucination = QualityClassifier(self.model_dir / "hallucination.ftz", mask)
+        self.quality = QualityClassifier(self.model_dir / "quality.ftz", mask)
+
+    def _path(self, name: str) -> Path:
+        path = self.model_dir / name
+        if not path.is_file():
+            raise ModelMissing(f"{path} is missing: build it with `curator train quality`")
+        return path
+
+    @property
+    def heuristics(self) -> Heuristics:
+        with self._lock:
+            if self._heuristics is None:
+                self._heuristics = Heuristics(LanguageIdentifier.load(self._path("langid.json")))
+            return self._heuristics
+
+    @property
+    def calibration(self) -> Calibration:
+        with self._lock:
+            if self._calibration is None:
+                self._calibration = Calibration.load(self._path("calibration.json"))
+            return self._calibration
+
+    def load(self) -> None:
+        """Everything, now (the classifiers too)."""
+        self._path("identity_terms.json")
+        for classifier in (self.hallucination, self.quality):
+            self._path(classifier.path.name)
+            classifier.load()
+        _ = self.heuristics, self.calibration
