@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -60,3 +61,13 @@ class Embedder:
             if self._batcher is not None:
                 self._batcher.close()
                 self._batcher = None
+
+
+@atexit.register
+def _stop_shared_embedders() -> None:
+    """Let a model call in flight finish before the interpreter tears down its threads.
+
+    Killing the batcher thread inside torch at exit (e.g. after Ctrl-C) aborts the process.
+    """
+    for embedder in list(Embedder._shared.values()):
+        embedder.close()
