@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 
 import numpy as np
 import pytest
 
 from benchmarks.service_benchmark import (
+    LoadMeter,
     Stages,
     TimedRLock,
     chunks,
     interval_union,
     linear_slope,
+    machine_busy_seconds,
     paced_schedule,
     padded_tokens,
     quantiles_ms,
@@ -107,3 +110,13 @@ def test_timed_rlock_is_reentrant_and_counts_outermost_only() -> None:
         pass
     assert stages.calls["l_wait"] == 1
     assert stages.calls["l_held"] == 1
+
+
+def test_load_meter_counts_own_cpu_apart_from_other_processes() -> None:
+    assert machine_busy_seconds() > 0
+    with LoadMeter() as load:
+        end = time.perf_counter() + 0.3
+        while time.perf_counter() < end:  # busy: our own CPU, not "other processes"
+            pass
+    assert load.own_cores > 0.5
+    assert load.other_cores >= 0.0
