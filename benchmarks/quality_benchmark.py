@@ -21,6 +21,9 @@ One JSON line per section goes to stdout (and to ``--out``):
   per-feature AUROCs. Target AUROC >= 0.95 and above both baselines.
 * ``rules_alpaca``: per-rule precision (and recall) on the hand-labelled alpaca_5000 records of
   benchmarks/quality_labels/. Target precision >= 0.9 for every rule that fires.
+* ``rules_other_datasets``: the same rules over the answers of self_instruct_user_oriented,
+  halueval_general_dev and halueval_qa_dev (both answers), joined with the hand labels of every firing
+  (benchmarks/quality_labels/other_labels.jsonl), per rule and dataset, now and when labelled.
 * ``group_mentions``: HolisticBias sentences naming a group, as responses to a neutral prompt: how
   many fire any heuristic rule (target 0), and HALLUCINATION / LOW_QUALITY rates with and without
   a group named (same sentences with a neutral descriptor).
@@ -339,6 +342,94 @@ def rules_alpaca(data: Path, models: QualityModels) -> dict[str, Any]:
     }
 
 
+def other_samples(data: Path) -> list[tuple[tuple[str, int, str], Sample]]:
+    """Every answer of the other datasets, keyed as in quality_labels/other_labels.jsonl: (file, index,
+    instance number or answer field). Self-instruct instances keep their input; HaluEval answers have none."""
+    out: list[tuple[tuple[str, int, str], Sample]] = []
+    name = "self_instruct_user_oriented.jsonl"
+    for i, line in enumerate((data / name).open(encoding="utf-8")):
+        r = json.loads(line)
+        for j, inst in enumerate(r["instances"]):
+            sample = Sample(
+                id=f"si-{i}-{j}",
+                shape=ContentShape.ALPACA,
+                instruction=r["instruction"],
+                input=inst["input"],
+                output=inst["output"],
+            )
+            out.append(((name, i, str(j)), sample))
+    name = "halueval_general_dev.jsonl"
+    for i, line in enumerate((data / name).open(encoding="utf-8")):
+        r = json.loads(line)
+        sample = Sample(
+            id=f"hg-{i}", shape=ContentShape.ALPACA, instruction=r["user_query"], output=r["chatgpt_response"]
+        )
+        out.append(((name, i, ""), sample))
+    name = "halueval_qa_dev.jsonl"
+    for i, line in enumerate((data / name).open(encoding="utf-8")):
+        r = json.loads(line)
+        for field in ("right_answer", "hallucinated_answer"):
+            sample = Sample(
+                id=f"qa-{i}-{field}", shape=ContentShape.ALPACA, instruction=r["question"], output=r[field]
+            )
+            out.append(((name, i, field), sample))
+    return out
+
+
+def label_key(r: dict[str, Any]) -> tuple[str, int, str]:
+    return (r["dataset"], r["index"], str(r.get("instance", r.get("answer", ""))))
+
+
+def rules_other(data: Path, models: QualityModels) -> dict[str, Any]:
+    """Every rule over the other datasets' answers (self-instruct, HaluEval general and QA), joined with
+    the hand labels of every firing (quality_labels/other_labels.jsonl). ``at_labelling`` is the rules as
+    they were when the firings were labelled; the false positives found there were fixed in the rules
+    (not the labels), so the current figures are measured on the data that motivated the fixes."""
+    keyed = other_samples(data)
+    path = ROOT / "benchmarks/quality_labels/other_labels.jsonl"
+    labelled = {label_key(r): r for r in (json.loads(line) for line in path.open(encoding="utf-8"))}
+    check = HeuristicsCheck(models)
+    policy = {str(r.code): r for r in check.rules}
+    scores = run_checks([check], [s for _, s in keyed])
+    per: dict[str, dict[str, Any]] = {}
+    for name, code in CODES.items():
+        rule = policy[code]
+        threshold = rule.review_threshold if rule.review_threshold is not None else rule.threshold
+        by_dataset: dict[str, Any] = {}
+        for dataset in sorted({k[0] for k, _ in keyed}):
+            hits = [
+                k
+                for (k, _), s in zip(keyed, scores, strict=True)
+                if k[0] == dataset and name in s and rule.crosses(s[name], threshold)
+            ]
+            judged = [k for k in hits if k in labelled]
+            tp = sum(1 for k in judged if code in labelled[k]["labels"])
+            then = [r for k, r in labelled.items() if k[0] == dataset and code in r["fired"]]
+            then_tp = sum(1 for r in then if code in r["labels"])
+            by_dataset[dataset] = {
+                "answers": sum(1 for k, _ in keyed if k[0] == dataset),
+                "fired": len(hits),
+                "unlabelled_firings": len(hits) - len(judged),
+                "true_positives": tp,
+                "precision": r4(tp / len(judged)) if judged else None,
+                "at_labelling": {
+                    "fired": len(then),
+                    "true_positives": then_tp,
+                    "precision": r4(then_tp / len(then)) if then else None,
+                },
+            }
+        per[code] = by_dataset
+    current = [v["precision"] for d in per.values() for v in d.values() if v["precision"] is not None]
+    return {
+        "section": "rules_other_datasets",
+        "labelled_firings": len(labelled),
+        "rules": per,
+        "target_precision": 0.9,
+        "pass": all(p >= 0.9 for p in current)
+        and all(v["unlabelled_firings"] == 0 for d in per.values() for v in d.values()),
+    }
+
+
 # ---------------------------------------------------------------- group mentions
 
 
@@ -500,6 +591,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         if "rules" in sections:
             emit(rules_alpaca(args.data, models), out)
+            emit(rules_other(args.data, models), out)
         if "cost" in sections:
             emit(cost(args.data, models, embedder, args.repeat), out)
         if "groups" in sections:

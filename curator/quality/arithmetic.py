@@ -199,6 +199,13 @@ _NEGATED = re.compile(
     r"|≠|!=|≈|~",
     re.IGNORECASE,
 )
+# Said of an equation on the next lines: it was a hypothesis, and the text knows it does not hold.
+_REFUTED = re.compile(
+    r"\b(?:not (?:true|equal|correct|valid|the case)|false|incorrect|does(?:n't| not) (?:hold|equal|match))\b"
+    r"|≠|!=",
+    re.IGNORECASE,
+)
+REFUTATION_LINES = 2
 _CODE_LINE = re.compile(r"[;{}\[\]<>|&]|==|\bprint\b|\breturn\b|\bdef\b|\bvar\b|\blet\b|\bconst\b|//|#")
 _FENCE = re.compile(r"```.*?(?:```|$)", re.S)
 _ARITH = {"num", "op", "paren", "space", "mul"}
@@ -300,13 +307,19 @@ def _matches(actual: float, stated: float, rhs_text: str) -> bool:
 
 def find_errors(text: str, prompt: str = "") -> list[WrongEquation]:
     """Wrong equations in ``text``. Code blocks and code-like lines are skipped, as is an equation
-    the prompt already contains (the response may be quoting it to correct it)."""
+    the prompt already contains (the response may be quoting it to correct it), and one that the next
+    lines refute ("25 + 25 = 49" then "50 = 49 (not true)": a hypothesis being tested)."""
     masked = _FENCE.sub(lambda m: " " * len(m.group(0)), text)
     errors = []
     offset = 0
-    for line in masked.split("\n"):
+    lines = masked.split("\n")
+    for k, line in enumerate(lines):
         if "=" in line and not _CODE_LINE.search(line):
-            errors += _line_errors(line, offset, prompt)
+            found = _line_errors(line, offset, prompt)
+            if found:
+                following = [ln for ln in lines[k + 1 :] if ln.strip()][:REFUTATION_LINES]
+                if not any(_REFUTED.search(ln) for ln in following):
+                    errors += found
         offset += len(line) + 1
     return errors
 
@@ -337,6 +350,8 @@ def _line_errors(line: str, offset: int, prompt: str) -> list[WrongEquation]:
             and before.text not in ":,;"
         ):
             continue  # glued to a name or symbol: "sqrt(2)", "f(2)", "5!"
+        if _glued_label(line, before, lhs[0]):
+            continue  # a field of some notation, "Q:1/4=68" (a tempo in ABC music), not a statement
         if after is not None and after.kind in ("word", "other") and after.text not in ".,;:!?)\"'":
             continue  # the right side continues: "2sqrt(66)", "5cm"
         if after is not None and after.text == "!":
@@ -369,6 +384,17 @@ def _line_errors(line: str, offset: int, prompt: str) -> list[WrongEquation]:
             continue
         out.append(WrongEquation(written, offset + start, " ".join(_text(lhs).split()), stated, actual))
     return out
+
+
+def _glued_label(line: str, before: _Tok | None, first: _Tok) -> bool:
+    """The left side follows "X:" with no space on either side of the colon: "Q:1/4=68", "L:1/8"."""
+    return (
+        before is not None
+        and before.text == ":"
+        and before.start + 1 == first.start
+        and before.start > 0
+        and line[before.start - 1].isalnum()
+    )
 
 
 def _norm(text: str) -> str:

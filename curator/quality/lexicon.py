@@ -40,13 +40,17 @@ _CANNOT = (
     r"don't have the ability to|do not have access to|don't have access to|won't be able to|"
     r"am not capable of|'m not capable of)"
 )
+# Idioms built on "can't" that decline nothing: "I can't wait to see", "I can't stop smiling".
+_NOT_A_DECLINE = r"(?!wait\b|stop\b|thank\b|believe\b)"
 # At the start of the response (its first sentence or two): the model declines the task.
 DECLINE = (
     r"(?:i'm sorry|i am sorry|sorry|i apologi[sz]e|unfortunately)[,.!]?\s+(?:but\s+)?(?:as an ai\S*\s+)?i\s+"
     + _CANNOT
-    + r"\s+(?:\w+\s+){0,2}?"
+    + r"\s+"
+    + _NOT_A_DECLINE
+    + r"(?:\w+\s+){0,2}?"
     + _DECLINED,
-    r"i\s+" + _CANNOT + r"\s+(?:\w+\s+){0,2}?" + _DECLINED,
+    r"i\s+" + _CANNOT + r"\s+" + _NOT_A_DECLINE + r"(?:\w+\s+){0,2}?" + _DECLINED,
     r"(?:i'm sorry|i am sorry|sorry|i apologi[sz]e)[,.!]?\s+(?:but\s+)?as an ai",
     r"it is not (?:appropriate|possible) for me to",
     r"it's not (?:appropriate|possible) for me to",
@@ -139,17 +143,23 @@ assert_disjoint()
 
 # ---------------------------------------------------------------- placeholders
 
-# Template residue that is never content (score 1): echoed "no input" markers, fill-in instructions.
-PLACEHOLDER_HARD = re.compile(
+# Template residue that is never content (score 1): echoed "no input" markers, filler text.
+PLACEHOLDER_RESIDUE = re.compile(
     r"<\s*no\s*_?\s*(?:input|output|put)\s*>|\\<no\s*input\\>"
-    r"|\[\s*(?:insert|enter|add|fill in|put|type|include)\b[^\]\n]{0,60}\]"
-    r"|\{\{\s*[\w .-]{1,40}\s*\}\}"
-    r"|<\s*(?:insert|enter|placeholder|your)\b[^>\n]{0,60}>"
     r"|\blorem ipsum\b"
-    r"|\bINSERT [A-Z ]{2,30} HERE\b"
     r"|<\s*output (?:image|audio|video)\s*>",
     re.IGNORECASE,
 )
+# Fill-in instructions (score 1), unless the prompt asks for a template, form or user interface, where
+# "[Enter your email]" is what the reader is meant to see. Not a CSS or code subscript: "input[type=text]".
+PLACEHOLDER_FILL_IN = re.compile(
+    r"(?<![\w\])])\[\s*(?:insert|enter|add|fill in|put|type|include)\b[^\]\n=]{0,60}\]"
+    r"|\{\{\s*[\w .-]{1,40}\s*\}\}"
+    r"|<\s*(?:insert|enter|placeholder|your)\b[^>\n]{0,60}>"
+    r"|\bINSERT [A-Z ]{2,30} HERE\b",
+    re.IGNORECASE,
+)
+PLACEHOLDER_HARD = re.compile(PLACEHOLDER_RESIDUE.pattern + "|" + PLACEHOLDER_FILL_IN.pattern, re.IGNORECASE)
 # A bracketed slot a person was meant to fill (score 0.5): "[Name]", "[Company Name]", "[Date]".
 _SLOT_WORDS = (
     r"name|company|date|address|city|state|country|phone|email|e-mail|number|title|position|role|"
@@ -263,6 +273,13 @@ WORD_LIMIT = re.compile(
     r"(?:about\s+|around\s+|approximately\s+)?(\d+|"
     + "|".join(k for k in NUMBER_WORDS if k not in ("a", "single"))
     + r")\s+words?\b",
+    re.IGNORECASE,
+)
+# What precedes a sentence-limit phrase when it is no limit on the answer: "use them in a sentence",
+# "how are adjectives used in a sentence?", "you are provided with a sentence".
+NOT_A_SENTENCE_LIMIT = re.compile(
+    r"\b(?:use|uses|used|using)\b(?!\s+of\b)(?:\s+[\w'’\"]+){0,3}\s*$"
+    r"|\b(?:provided|presented|given)\s*$",
     re.IGNORECASE,
 )
 SENTENCE_LIMIT = re.compile(

@@ -31,6 +31,7 @@ assistant turn (a prompt-only sample) gets no score at all.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +57,7 @@ TEXT_SCORES = ("repetition", "placeholder", "arithmetic_errors")
 
 DEFAULT_MAX_WORDS = 1500
 MIN_WORDS_FOR_LANGUAGE = 8  # shorter responses (names, lists, code) say little about their language
+MIN_WORDS_AROUND_URL = 8  # a prompt with this many words besides a URL is about more than the URL
 MAX_CHARS = 20_000  # rules look at this much of a response; longer tails change no score materially
 
 # Gopher (Rae et al. 2021, table A1) repetition limits.
@@ -71,18 +73,35 @@ _END_WORDS = word_set(
     "the a an and or but nor because whereas although their its my your our such very including than"
 )
 _OPEN_CLOSE = (("(", ")"), ("[", "]"), ("{", "}"))
+_CLOSING = frozenset(".!?)]}|\"'”’*")
 _FENCE_BLOCK = re.compile(r"```.*?(?:```|\Z)", re.S)
 _LIST_ITEM = re.compile(r"^\s*(?:[-*•]|\d+[.)]|[a-z][.)])\s+")
 _LYRICS = re.compile(
     r"\b(?:songs?|raps?|lyrics|poems?|poetry|chants?|jingles?|rhymes?|verses?|ballads?|anthems?)\b", re.I
 )
+# Answers that repeat rows by design: a class schedule lists Monday's classes again on Wednesday.
+_TABULAR = re.compile(
+    r"\b(?:schedules?|timetables?|calendars?|itinerar(?:y|ies)|routines?|rosters?|rotas?|tables?|"
+    r"(?:meal|workout|exercise|training|study|diet|weekly|daily) plans?)\b",
+    re.I,
+)
 _CODE_OR_MARKUP = re.compile(r"[{};<>=]|^\s*(?:def|class|import|for|if|while|return|print)\b|\w\(.*\)\s*$")
 _SALUTATION = re.compile(r"^(?:dear|hi|hello|hey|to|greetings)\b[^\n]{0,60},$", re.I)
+# A letter's closing line, which ends in a comma when no name follows: "Looking forward to seeing you,".
+_VALEDICTION = re.compile(
+    r"^(?:(?:best|kind|kindest|warm|warmest|warm personal)\s+(?:regards|wishes)|regards|best|all the best|"
+    r"sincerely(?: yours)?|yours(?: \w+)?|respectfully|cordially|cheers|love|take care|"
+    r"(?:many |with )?thanks(?: again)?|thank you(?: again)?|with (?:love|gratitude|appreciation)|"
+    r"looking forward to [^,\n]{1,60}|hope to (?:see|hear from) you soon|see you soon)\W{0,3},$",
+    re.I,
+)
 _CODE_TASK = re.compile(
     r"\b(?:program|script|function|code|algorithm|query|class|api|regex|regular expression|html|css)\b", re.I
 )
 _TEMPLATE_TASK = re.compile(
-    r"\b(?:templates?|mad ?libs?|fill[- ]in|placeholders?|blanks?|form letter|brackets?)\b", re.I
+    r"\b(?:templates?|mad ?libs?|fill[- ]in|placeholders?|blanks?|form letter|brackets?|user interface|"
+    r"ui|gui|mock-?ups?|wireframes?|(?:web|html|online|sign-?up|registration|contact|input|login) forms?)\b",
+    re.I,
 )
 
 
@@ -186,11 +205,16 @@ def looks_english(text: str) -> bool:
 # ---------------------------------------------------------------- the rules
 
 
+def _substantive(ch: str) -> bool:
+    """A letter, a digit, or a symbol such as an emoji ("😊" answers "reply with emojis")."""
+    return ch.isalnum() or unicodedata.category(ch) == "So"
+
+
 def empty_response(response: str) -> Finding:
-    if not response.strip() or all(not ch.isalnum() for ch in response):
+    if not response.strip() or not any(_substantive(ch) for ch in response):
         return Finding(1.0, "the response is blank")
     if lexicon.NO_OUTPUT.match(response) or not any(
-        ch.isalnum() for ch in lexicon.PLACEHOLDER_HARD.sub(" ", response)
+        _substantive(ch) for ch in lexicon.PLACEHOLDER_HARD.sub(" ", response)
     ):
         return Finding(1.0, f"the response is only {quote(response)}")
     return Finding(0.0)
@@ -240,6 +264,10 @@ def too_long(prompt: str, response: str, max_words: int = DEFAULT_MAX_WORDS) -> 
                 round(ratio, 4), f"{n_words} words where the prompt says {quote(word_match.group(0))}"
             )
     sentence_match = lexicon.SENTENCE_LIMIT.search(prompt)
+    if sentence_match is not None and (
+        _CODE_TASK.search(prompt) or lexicon.NOT_A_SENTENCE_LIMIT.search(prompt[: sentence_match.start()])
+    ):
+        sentence_match = None  # "use them in a sentence", a program's input sentence: no limit on the answer
     sentence_limit = _limit(sentence_match)
     if sentence_limit and sentence_match is not None:
         n_sentences = len([s for s in sentences(response) if len(words(s)) >= 3])
@@ -276,11 +304,15 @@ def truncated(response: str) -> Finding:
         opened = len(re.findall(rf"(?<![:;=]){re.escape(open_)}", prose))
         closed = prose.count(close)
         if opened > closed and opened - closed >= 1 and _unclosed_near_end(prose, open_, close):
+            if open_ != "{" and text[-1] in _CLOSING:
+                continue  # prose brackets need not balance ("(3" in music notation) if the text ends whole
             return Finding(1.0, f"an opening {open_!r} is never closed")
     if text.endswith("```"):
         return Finding(0.0)
     last_line = text.splitlines()[-1].strip()
     if last_line.endswith(("...", "…", "etc", "etc.")) or _SALUTATION.match(last_line):
+        return Finding(0.0)
+    if _VALEDICTION.match(last_line):
         return Finding(0.0)
     code_like = bool(_CODE_OR_MARKUP.search(last_line)) or last_line.endswith(");")
     if (last_line[-1:] == "," or (last_line[-1:] == ";" and not code_like)) or (
@@ -288,7 +320,13 @@ def truncated(response: str) -> Finding:
     ):
         return Finding(1.0, f"it ends with {quote(last_line[-40:])}")
     last_words = words(last_line)
-    if last_words and last_line[-1].isalnum() and fold(last_words[-1]) in _END_WORDS and len(last_words) >= 3:
+    if (
+        last_words
+        and last_line[-1].isalnum()
+        and last_words[-1][:1].islower()  # a capitalised "The" ends a name: "The Fantastic The"
+        and fold(last_words[-1]) in _END_WORDS
+        and len(last_words) >= 3
+    ):
         return Finding(1.0, f"it ends mid-sentence: {quote('…' + last_line[-40:])}")
     return Finding(0.0)
 
@@ -313,7 +351,7 @@ def repetition(response: str, prompt: str = "") -> Finding:
     Adapted to answers rather than web pages: code and markup are left out, lyrics (whose
     choruses repeat by design) are exempt, and an n-gram that also occurs in the prompt (the
     topic, restated) never counts as a repeat."""
-    if _LYRICS.search(prompt):
+    if _LYRICS.search(prompt) or _TABULAR.search(prompt):
         return Finding(0.0)
     text = _FENCE_BLOCK.sub("\n", response)
     best = Finding(0.0)
@@ -384,12 +422,13 @@ def repetition(response: str, prompt: str = "") -> Finding:
 
 def placeholder(response: str, prompt: str) -> Finding:
     text = _FENCE_BLOCK.sub(" ", response)
-    m = lexicon.PLACEHOLDER_HARD.search(text)
+    template = _TEMPLATE_TASK.search(prompt)
+    m = (lexicon.PLACEHOLDER_RESIDUE if template else lexicon.PLACEHOLDER_HARD).search(text)
     if m:
         echoed = " (echoed from the prompt)" if m.group(0).lower() in prompt.lower() else ""
         return Finding(1.0, f"{quote(m.group(0))} at {m.start()}{echoed}")
-    if _TEMPLATE_TASK.search(prompt):
-        return Finding(0.0)  # the prompt asks for a template: slots are the content
+    if template:
+        return Finding(0.0)  # the prompt asks for a template, form or interface: slots are the content
     m = next(
         (s for s in lexicon.PLACEHOLDER_SLOT.finditer(text) if s.group(0).lower() not in prompt.lower()), None
     )
@@ -405,6 +444,8 @@ def unreachable_reference(ask: str, prompt: str, response: str) -> Finding:
         return Finding(0.0)
     marker = lexicon.UNREACHABLE_MARKER.search(prompt)
     m = None if _CODE_TASK.search(ask) else lexicon.MEDIA_REFERENCE.search(ask)
+    if m and not marker and _anaphoric(ask, m):
+        m = None  # "... a popular cover song. Which album was this song from?": named, not shown
     if m:
         # What could describe the thing: the rest of the prompt after the instruction (an Alpaca
         # input), or what follows a colon or line break after the reference.
@@ -423,10 +464,34 @@ def unreachable_reference(ask: str, prompt: str, response: str) -> Finding:
         return Finding(
             1.0, f"the prompt's input is only {quote(stand_in.group(0).strip())}, yet the response answers"
         )
-    url = lexicon.URL.search(prompt)
+    # The URL is what the task is about: it is in the instruction, or the rest of the prompt is little
+    # more than it (not a link quoted inside a longer input, such as an answer being evaluated).
+    rest = prompt.replace(ask, " ", 1)
+    url = lexicon.URL.search(ask) or (
+        lexicon.URL.search(rest) if len(words(lexicon.URL.sub(" ", rest))) < MIN_WORDS_AROUND_URL else None
+    )
     if url and lexicon.URL_CONTENT_TASK.search(ask) and not lexicon.URL_AS_OBJECT.search(ask):
         return Finding(1.0, f"the prompt asks about the content of {quote(url.group(0), 50)}")
     return Finding(0.0)
+
+
+_INTRODUCED = re.compile(
+    r"\b(?:here is|here's|here are|attached|below|above|following|uploaded|shared)\b", re.I
+)
+
+
+def _anaphoric(ask: str, m: re.Match[str]) -> bool:
+    """ "this song" after "a ... song" in the same prompt names something the prompt described, unless
+    that mention itself presents it ("Here is a photo of my dog. Describe this photo.")."""
+    ref = m.group(0).split()
+    if ref[0].casefold() not in ("this", "these"):
+        return False
+    noun = ref[-1].casefold().rstrip("s")
+    before = ask[: m.start()]
+    for intro in re.finditer(rf"\b(?:a|an)\s+(?:[\w'’-]+\s+){{0,3}}?{re.escape(noun)}s?\b", before, re.I):
+        if not _INTRODUCED.search(before[max(0, intro.start() - 20) : intro.start()]):
+            return True
+    return False
 
 
 def arithmetic_errors(response: str, prompt: str) -> Finding:

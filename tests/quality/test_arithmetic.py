@@ -97,6 +97,9 @@ def test_wrong_equations_are_found_and_quoted(text: str, expected: list[str]) ->
         "```\nprint(2 + 2 == 5)\nx = 2 + 2 = 5\n```",
         "for (i = 0; i < 3 + 1 = 5; i++)",
         "It is about 10 / 3 = 3.",
+        # a hypothesis tested and refuted on the next lines (halueval_general: "50 = 49 (not true)")
+        "Check: 6² + 6² = 9²\n\n36 + 36 = 81\n\n72 = 81 (not true)\n\nso it is not a right triangle.",
+        "X:1\nT:Waltz\nQ:1/4=68\nK:G",  # a tempo field of ABC music notation, not a statement
     ],
 )
 def test_right_or_unclear_equations_are_left_alone(text: str) -> None:
@@ -106,3 +109,9 @@ def test_right_or_unclear_equations_are_left_alone(text: str) -> None:
 def test_an_equation_quoted_from_the_prompt_is_not_an_error() -> None:
     assert find_errors("No: 17 × 23 = 392 is not right, it is 391.", prompt="Is 17 × 23 = 392?") == []
     assert len(find_errors("Yes, 17 × 23 = 392.", prompt="What is 17 × 23?")) == 1
+
+
+def test_a_refutation_must_follow_closely_to_excuse_an_equation() -> None:
+    far = "36 + 36 = 81\nThen we add the sides.\nThe perimeter is 18.\nThat is not the area."
+    assert [e.describe() for e in find_errors(far)] == ['"36 + 36 = 81" (36 + 36 = 72)']
+    assert len(find_errors("Tempo: 1/4 = 68")) == 1  # a spaced label is prose, so the equation counts

@@ -59,6 +59,7 @@ def test_empty_response(response: str, detail: str) -> None:
 def test_a_short_answer_is_not_empty() -> None:
     assert empty_response("No").score == 0.0
     assert empty_response("42").score == 0.0
+    assert empty_response("- 😌😊").score == 0.0  # emoji answer "reply with emojis" (self-instruct)
 
 
 def test_a_chat_with_an_empty_assistant_turn_has_an_empty_response(heuristics: Heuristics) -> None:
@@ -110,6 +111,27 @@ def test_too_long_against_a_stated_limit() -> None:
     assert too_long("Tell me about cats.", words60).score == pytest.approx(60 / 1500)
 
 
+@pytest.mark.parametrize(
+    "instruction",
+    [
+        # halueval_general prompts where "in a sentence" limits nothing
+        "For the given text, pick three rare words and use them in a sentence.",
+        "How are adverbs used in a sentence?",
+        "When should you use a semicolon in a sentence?",
+        "Write a program that counts how often a word occurs in a sentence.",
+        "You are provided with a sentence. Rewrite it in the passive voice.",
+    ],
+)
+def test_a_sentence_that_is_no_limit(instruction: str) -> None:
+    three = "Adverbs modify verbs. They can modify adjectives too. Many end in -ly."
+    assert too_long(instruction, three).score < 1.0
+
+
+def test_a_sentence_limit_next_to_use_of() -> None:
+    answer = "Commas separate list items. They also join clauses. Use them before a conjunction."
+    assert too_long("Explain the use of commas in one sentence.", answer).score == 3.0
+
+
 # ---------------------------------------------------------------- REFUSAL
 
 
@@ -135,6 +157,7 @@ def test_refusal(response: str, detail: str) -> None:
     [
         "I'm sorry I missed your call yesterday; let's meet on Friday.",  # an apology letter
         "I can't help but smile when I see the sunrise over the hills.",
+        "Well done! I can't wait to see what you achieve next.",  # halueval_general
         "Dear Sam, I am sorry, but I cannot attend the wedding on Saturday.",
         "An AI language model predicts the next word from the previous ones.",
         PHOTOSYNTHESIS,
@@ -152,6 +175,11 @@ def test_not_a_refusal(response: str) -> None:
     [
         ("Here is the code:\n```python\nprint('hi')\n", "a ``` code block is never closed"),
         ("The main causes (economic and social are discussed below", "an opening '(' is never closed"),
+        ("So the remainder is (36,100", "an opening '(' is never closed"),
+        (
+            "body {\n  margin: 0;\n}\n.card {\n  width: 30%;\n  border-radius:",
+            "an opening '{' is never closed",
+        ),
         ("the, a, and, to, in, that, is, show,", 'it ends with "the, a, and, to, in, that, is, show,"'),
         (
             "The results were clear and the team decided to continue with the",
@@ -175,6 +203,10 @@ def test_truncated(response: str, detail: str) -> None:
         "Positive",
         "It was great :(",
         "Apples, pears, plums etc.",
+        "Hi all,\n\nDinner is at mine on Friday at 7. Bring a friend!\n\nLooking forward to seeing you,",
+        "Best regards,",
+        'X:1\nK:G\n|"G" B3/2 A/2 G|(3G/F/G/ A2 d|"G" (G3|G2):||',  # "(3" is a triplet in ABC notation
+        "The Fantastic The",  # an alias that ends in a capitalised "The" (halueval_qa)
     ],
 )
 def test_not_truncated(response: str) -> None:
@@ -210,6 +242,15 @@ def test_lyrics_and_prompt_phrases_do_not_count_as_repetition() -> None:
     assert repetition(answer, "What can a virtual assistant do?").score < 4.0
 
 
+def test_schedules_repeat_rows_by_design() -> None:
+    week = "\n\n".join(
+        f"{day}:\n- 8:00 AM - 9:15 AM: Biology\n- 9:30 AM - 10:45 AM: English Composition"
+        for day in ("Monday", "Wednesday", "Friday", "Saturday")
+    )
+    assert repetition(week, "Generate a class schedule for a student.").score == 0.0
+    assert repetition(week, "Tell me about your week.").score >= 4.0
+
+
 # ---------------------------------------------------------------- PLACEHOLDER
 
 
@@ -235,6 +276,12 @@ def test_placeholder(response: str, score: float, detail: str) -> None:
         ("Dear [Name], thanks!", "Create a template for a thank-you note."),
         ("I'd like to buy [product].", "Customer: I'd like to buy [product]."),
         ("See reference [12] for details.", "Cite a source."),
+        ("input[type=text], input[type=email] {\n  width: 100%;\n}", "Create a registration page."),
+        (
+            "Type your message here:\n[Type Message]\n\n[Bot Response]",
+            "Create a user interface for a chatbot",
+        ),
+        ("Email: [Enter your email]", "Design a sign-up form for a newsletter."),
         (PHOTOSYNTHESIS, "Explain photosynthesis."),
     ],
 )
@@ -261,6 +308,11 @@ def test_not_a_placeholder(response: str, prompt: str) -> None:
             " contain",
         ),
         ("Identify the animal in the photo.", "", 'the prompt refers to "in the photo", which the sample'),
+        (
+            "Here is a photo of my garden. Describe this photo.",
+            "",
+            'the prompt refers to "this photo", which the sample does not contain',
+        ),
     ],
 )
 def test_unreachable_reference(instruction: str, input: str, detail: str) -> None:
@@ -278,6 +330,20 @@ def test_unreachable_reference(instruction: str, input: str, detail: str) -> Non
         ("Shorten this URL.", "https://example.com/a/very/long/path", "https://ex.am/p"),
         ("Write a program that resizes the given image.", "", "def resize(img): ..."),
         ("Rewrite in active voice.", "The painting was completed by him.", "He completed the painting."),
+        # halueval_qa: "this song" is the song the question has just described
+        (
+            "The singer fronted a band known for a cover song. Which album was this song from?",
+            "",
+            "Joshua Tree",
+        ),
+        # self-instruct: the URL is part of an answer being evaluated, not the task's subject
+        (
+            "Evaluate each answer and say whether it is correct.",
+            "Question: how do I read one key from the terminal without pressing Enter?\n"
+            "Answer 1: this recipe shows how on every platform: https://example.com/recipes/1\n"
+            "Answer 2: call input() at the end of your program.",
+            "Answer 1 is correct. Answer 2 does not answer the question.",
+        ),
     ],
 )
 def test_reachable_or_admitted_references(instruction: str, input: str, output: str) -> None:
