@@ -1419,9 +1419,21 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--memory-samples", type=int, default=2000)
     p.add_argument("--memory-request-size", type=int, default=100)
     # Server settings to experiment with (defaults are the service's).
-    p.add_argument("--max-batch-size", type=int, default=64, help="DynamicBatcher max_batch_size")
-    p.add_argument("--max-wait-ms", type=float, default=5.0, help="DynamicBatcher max_wait_ms")
-    p.add_argument("--batch-size", type=int, default=32, help="encoder batch_size (texts per forward pass)")
+    from curator.settings import EmbeddingSettings
+
+    service = EmbeddingSettings()
+    p.add_argument(
+        "--max-batch-size", type=int, default=service.max_batch_size, help="DynamicBatcher max_batch_size"
+    )
+    p.add_argument(
+        "--max-wait-ms", type=float, default=service.max_wait_ms, help="DynamicBatcher max_wait_ms"
+    )
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=service.batch_size,
+        help="encoder batch_size (texts per forward pass)",
+    )
     p.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's)")
     p.add_argument("--max-workers", type=int, default=16, help="gRPC worker threads")
     p.add_argument("--raw-batch-size", type=int, default=32, help="encoder batch_size of the raw encode")

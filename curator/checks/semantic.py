@@ -89,7 +89,7 @@ class SemanticCheck(IndexedCheck):
         self.embedder.encode(["warm up"])
 
     def default_params(self) -> dict[str, float]:
-        return {"hnsw_threshold": 20_000, "hnsw_m": 32, "ef_search": 64}
+        return {"hnsw_threshold": 20_000, "hnsw_m": 32, "ef_search": 128}
 
     def validate_params(self, params: Mapping[str, float]) -> list[str]:
         problems = []
