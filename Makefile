@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 50051
+HTTP_PORT ?= 8080
 DATA_DIR ?= ./curator-data
 
 .PHONY: serve test setup proto lint bench clean
@@ -16,7 +17,7 @@ $(BIN)/curator: pyproject.toml
 setup: $(BIN)/curator
 
 serve: setup
-	$(BIN)/curator serve --port $(PORT) --data-dir $(DATA_DIR)
+	$(BIN)/curator serve --port $(PORT) --http-port $(HTTP_PORT) --data-dir $(DATA_DIR)
 
 test: setup
 	$(BIN)/pytest -q

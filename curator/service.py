@@ -6,27 +6,51 @@ pipeline, and logs decisions. It knows nothing of protobuf.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from curator.bias.audit import BiasReport, report_from_store
 from curator.checks import default_checks
-from curator.checks.base import Check, IndexedCheck
+from curator.checks.base import Check, IndexedCheck, Item
 from curator.domain.decision import Decision
 from curator.domain.policy import Policy, resolve_policy
+from curator.domain.review import MAX_NOTE_CHARS, MAX_REVIEWER_CHARS, Review, ReviewAction, ReviewState
+from curator.domain.sample import Sample
 from curator.domain.validation import SampleInput, validate_batch
 from curator.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, Unavailable
 from curator.monitor.collapse import diversity_windows
+from curator.observability import metrics
 from curator.pipeline import Pipeline
 from curator.settings import Settings
 from curator.state.collection import CollectionState
 from curator.state.sql import open_store
-from curator.state.store import CollectionRecord, LoggedDecision, Stats, StatsQuery, Store
+from curator.state.store import (
+    CollectionRecord,
+    DecisionQuery,
+    DecisionRecord,
+    LoggedDecision,
+    Stats,
+    StatsQuery,
+    Store,
+)
 
 COLLECTION_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+MAX_PAGE_SIZE = 1_000
+DEFAULT_PAGE_SIZE = 50
+_PAGE_TOKEN_PREFIX = "d1:"
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionPage:
+    decisions: list[DecisionRecord]
+    # The samples that reasons on this page matched, as they were logged when kept (by sample id).
+    matched: dict[tuple[str, str], Sample]
+    next_page_token: str  # "" on the last page
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +76,8 @@ class Curator:
         self._lock = threading.Lock()
         self._closed = False
         self.default_policy = resolve_policy(settings.default_policy, self.checks)
+        metrics.configure(settings.http.generator_key, settings.http.max_label_values)
+        metrics.watch(self)
 
     # ---------------------------------------------------------------- collections
 
@@ -138,8 +164,9 @@ class Curator:
             state = self._states.get(record.name)
         if state is not None:
             kept = state.kept_count
-        else:  # every admitted sample was logged as a KEEP decision
-            kept = self.store.stats(StatsQuery(collection=record.name)).totals.keep
+        else:  # every admitted sample was logged as a KEEP decision or approved on review
+            stats = self.store.stats(StatsQuery(collection=record.name))
+            kept = stats.totals.keep + stats.reviews.approved
         return CollectionInfo(record.name, record.policy, record.policy_version, record.created_at, kept)
 
     # ---------------------------------------------------------------- filtering
@@ -175,9 +202,95 @@ class Curator:
             valid, state, record.policy, record.policy_version, dry_run=dry_run, score_all=score_all
         )
         if not dry_run:
-            logged = [LoggedDecision(d, s.metadata) for d, s in zip(decisions, valid, strict=True)]
+            logged = [LoggedDecision(d, s.metadata, s) for d, s in zip(decisions, valid, strict=True)]
             self.store.record_decisions(collection, logged, datetime.now(UTC))
+            metrics.observe_decisions(collection, logged)
+        metrics.REQUEST_SAMPLES.observe(len(valid))
         return decisions
+
+    # ---------------------------------------------------------------- decisions and reviews
+
+    def list_decisions(self, query: DecisionQuery, page_token: str = "") -> DecisionPage:
+        """One page of logged decisions, newest first, with the kept samples their reasons matched."""
+        violations = []
+        if query.collection:
+            try:
+                self._record(query.collection)
+            except NotFound:
+                violations.append(FieldViolation("collection", f"unknown collection {query.collection!r}"))
+        if not 0 <= query.limit <= MAX_PAGE_SIZE:
+            violations.append(FieldViolation("page_size", f"page_size must be in [0, {MAX_PAGE_SIZE}]"))
+        if query.metadata_value is not None and not query.metadata_key:
+            violations.append(FieldViolation("metadata_value", "metadata_value needs metadata_key"))
+        if query.start and query.end and query.start >= query.end:
+            violations.append(FieldViolation("end", "end must be after start"))
+        before_id = None
+        if page_token:
+            before_id = _parse_page_token(page_token)
+            if before_id is None:
+                violations.append(
+                    FieldViolation("page_token", "page_token is not one this server returned; omit it")
+                )
+        if violations:
+            raise InvalidArgument(violations)
+        limit = query.limit or DEFAULT_PAGE_SIZE
+        # One row more than asked tells whether there is a next page.
+        rows = self.store.list_decisions(replace(query, limit=limit + 1, before_id=before_id))
+        page, more = rows[:limit], len(rows) > limit
+        matched: dict[tuple[str, str], Sample] = {}
+        wanted: dict[str, set[str]] = {}
+        for rec in page:
+            for reason in rec.decision.reasons:
+                if reason.matched_id:
+                    wanted.setdefault(rec.collection, set()).add(reason.matched_id)
+        for collection, ids in wanted.items():
+            for sample_id, sample in self.store.kept_samples(collection, sorted(ids)).items():
+                matched[(collection, sample_id)] = sample
+        token = _page_token(page[-1].id) if more and page else ""
+        return DecisionPage(page, matched, token)
+
+    def get_decision(self, decision_id: int) -> DecisionRecord:
+        record = self.store.get_decision(decision_id)
+        if record is None:
+            raise NotFound(f"decision {decision_id} does not exist")
+        return record
+
+    def review_decision(
+        self, decision_id: int, action: ReviewAction, reviewer: str, note: str = ""
+    ) -> DecisionRecord:
+        """A person's approve / reject of a pending REVIEW decision; approving admits the sample."""
+        violations = []
+        reviewer = reviewer.strip()
+        if not reviewer:
+            violations.append(FieldViolation("reviewer", "reviewer is required: who is reviewing?"))
+        elif len(reviewer) > MAX_REVIEWER_CHARS:
+            violations.append(
+                FieldViolation("reviewer", f"reviewer must be at most {MAX_REVIEWER_CHARS} chars")
+            )
+        if len(note) > MAX_NOTE_CHARS:
+            violations.append(FieldViolation("note", f"note must be at most {MAX_NOTE_CHARS} characters"))
+        if violations:
+            raise InvalidArgument(violations)
+        current = self.get_decision(decision_id)
+        if action is ReviewAction.APPROVE and current.sample is None:
+            raise FailedPrecondition(
+                f"decision {decision_id} was logged without its sample (before reviews existed); "
+                "send the sample again instead"
+            )
+        collection = self._record(current.collection)
+        state = self._state(collection)
+        review = Review(action, reviewer, datetime.now(UTC), note)
+
+        def admit(record: DecisionRecord) -> None:
+            if action is ReviewAction.APPROVE and record.sample is not None:
+                item = Item.build(record.sample, 0, state.policy.dedup_key)
+                item.scores = dict(record.decision.scores)
+                state.admit([item])
+
+        with state.lock:  # no Filter of this collection commits between the claim and the admission
+            reviewed = self.store.record_review(decision_id, review, admit)
+        metrics.observe_review(reviewed.collection, str(action))
+        return reviewed
 
     def stats(self, query: StatsQuery) -> Stats:
         """Decision-log aggregates; for one collection, also its diversity windows (collapse monitor)."""
@@ -196,6 +309,26 @@ class Curator:
             self._record(query.collection)
         return report_from_store(self.store, query, self.settings.bias)
 
+    # ---------------------------------------------------------------- live state, for metrics
+
+    def index_sizes(self) -> dict[tuple[str, str], int]:
+        with self._lock:
+            states = list(self._states.values())
+        return {
+            (state.name, check.name): len(state.index(check.name))
+            for state in states
+            for check in self.checks
+            if isinstance(check, IndexedCheck)
+        }
+
+    def kept_counts(self) -> dict[str, int]:
+        with self._lock:
+            states = list(self._states.values())
+        return {state.name: state.kept_count for state in states}
+
+    def pending_reviews(self) -> dict[str, int]:
+        return self.store.review_counts(ReviewState.PENDING)
+
     def warm_up(self) -> None:
         """Load every check's models (the embedding model takes seconds)."""
         for check in self.checks:
@@ -206,6 +339,21 @@ class Curator:
         with self._lock:
             self._closed = True
             states = list(self._states.values())
+        metrics.unwatch(self)
         for state in states:
             state.close()
         self.store.close()
+
+
+def _page_token(before_id: int) -> str:
+    return base64.urlsafe_b64encode(f"{_PAGE_TOKEN_PREFIX}{before_id}".encode()).decode()
+
+
+def _parse_page_token(token: str) -> int | None:
+    try:
+        raw = base64.urlsafe_b64decode(token.encode()).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    if not raw.startswith(_PAGE_TOKEN_PREFIX) or not raw[len(_PAGE_TOKEN_PREFIX) :].isdigit():
+        return None
+    return int(raw[len(_PAGE_TOKEN_PREFIX) :])

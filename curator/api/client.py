@@ -18,6 +18,7 @@ from grpc_status import rpc_status
 from curator.api import convert
 from curator.domain.decision import Decision
 from curator.domain.policy import Policy
+from curator.domain.review import ReviewAction
 from curator.domain.validation import SampleInput
 from curator.errors import (
     AlreadyExists,
@@ -28,8 +29,8 @@ from curator.errors import (
     NotFound,
     Unavailable,
 )
-from curator.service import CollectionInfo
-from curator.state.store import Stats, StatsQuery
+from curator.service import CollectionInfo, DecisionPage
+from curator.state.store import DecisionQuery, DecisionRecord, Stats, StatsQuery
 from curator.v1 import curator_service_pb2 as pb
 from curator.v1 import curator_service_pb2_grpc as pb_grpc
 
@@ -54,9 +55,11 @@ class CuratorClient:
     none, since a long run is legitimately long.
     """
 
-    def __init__(self, target: str, timeout: float | None = None) -> None:
+    def __init__(self, target: str, timeout: float | None = None, token: str | None = None) -> None:
         self.target = target
         self.timeout = timeout
+        # Servers with auth.tokens want "authorization: Bearer <token>" on every call.
+        self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
         self._channel = grpc.insecure_channel(
             target,
             options=[
@@ -112,7 +115,7 @@ class CuratorClient:
                     return
                 yield convert.filter_request(collection, batch, dry_run, score_all)
 
-        call = self._stub.FilterStream(requests())
+        call = self._stub.FilterStream(requests(), metadata=self._metadata)
         try:
             for response in call:
                 window.release()
@@ -160,6 +163,18 @@ class CuratorClient:
     def stats(self, query: StatsQuery) -> Stats:
         return convert.stats_in(self._unary(self._stub.GetStats, convert.stats_request(query)))
 
+    # ---------------------------------------------------------------- decisions and reviews
+
+    def list_decisions(self, query: DecisionQuery, page_token: str = "") -> DecisionPage:
+        request = convert.decision_query_request(query, page_token)
+        return convert.decision_page_in(self._unary(self._stub.ListDecisions, request))
+
+    def review_decision(
+        self, decision_id: int, action: ReviewAction, reviewer: str, note: str = ""
+    ) -> DecisionRecord:
+        request = convert.review_decision_request(decision_id, action, reviewer, note)
+        return convert.logged_decision_in(self._unary(self._stub.ReviewDecision, request))
+
     # ---------------------------------------------------------------- lifecycle
 
     def close(self) -> None:
@@ -175,7 +190,7 @@ class CuratorClient:
 
     def _unary(self, method: Any, request: Any) -> Any:
         try:
-            return method(request, timeout=self.timeout)
+            return method(request, timeout=self.timeout, metadata=self._metadata)
         except grpc.RpcError as err:
             raise _from_rpc_error(err, self.target) from err
 

@@ -11,10 +11,13 @@ from curator.bias.audit import AxisStat, BiasReport, GroupStat, OccupationRow, T
 from curator.domain.decision import Action, Annotation, Decision, Reason, Verdict
 from curator.domain.policy import CheckPolicy, DedupKey, Policy, RulePolicy
 from curator.domain.reasons import ReasonCode
+from curator.domain.review import Review, ReviewAction, ReviewState
+from curator.domain.sample import ContentShape, Message, Sample
 from curator.domain.validation import SampleInput
+from curator.errors import FieldViolation, InvalidArgument
 from curator.monitor.collapse import DiversityWindow
-from curator.service import CollectionInfo
-from curator.state.store import Stats, StatsQuery, VerdictCounts
+from curator.service import CollectionInfo, DecisionPage
+from curator.state.store import DecisionQuery, DecisionRecord, ReviewCounts, Stats, StatsQuery, VerdictCounts
 from curator.v1 import curator_service_pb2 as pb
 
 _VERDICT = {Verdict.KEEP: pb.KEEP, Verdict.DROP: pb.DROP, Verdict.REVIEW: pb.REVIEW}
@@ -27,6 +30,17 @@ _DEDUP_KEY = {
     DedupKey.RESPONSE: pb.DEDUP_KEY_RESPONSE,
 }
 _DEDUP_KEY_IN = {v: k for k, v in _DEDUP_KEY.items()}
+_REVIEW_STATE = {
+    ReviewState.PENDING: pb.REVIEW_STATE_PENDING,
+    ReviewState.APPROVED: pb.REVIEW_STATE_APPROVED,
+    ReviewState.REJECTED: pb.REVIEW_STATE_REJECTED,
+}
+_REVIEW_STATE_IN = {v: k for k, v in _REVIEW_STATE.items()}
+_REVIEW_ACTION = {
+    ReviewAction.APPROVE: pb.REVIEW_ACTION_APPROVE,
+    ReviewAction.REJECT: pb.REVIEW_ACTION_REJECT,
+}
+_REVIEW_ACTION_IN = {v: k for k, v in _REVIEW_ACTION.items()}
 
 
 def sample_input(s: pb.Sample) -> SampleInput:
@@ -146,6 +160,9 @@ def stats(s: Stats) -> pb.GetStatsResponse:
         by_group=[pb.GroupCounts(key=k, counts=_counts(v)) for k, v in sorted(s.by_group.items())],
         series=[pb.TimeBucket(start_time=timestamp(t), counts=_counts(c)) for t, c in s.series],
         bucket_seconds=s.bucket_seconds,
+        reviews=pb.ReviewCounts(
+            pending=s.reviews.pending, approved=s.reviews.approved, rejected=s.reviews.rejected
+        ),
         diversity=[
             pb.DiversityWindow(
                 start_time=timestamp(w.start),
@@ -161,7 +178,101 @@ def stats(s: Stats) -> pb.GetStatsResponse:
     )
 
 
+def decision_query(r: pb.ListDecisionsRequest) -> tuple[DecisionQuery, str]:
+    violations = []
+    verdict = None
+    if r.verdict != pb.VERDICT_UNSPECIFIED:
+        verdict = _VERDICT_BACK.get(r.verdict)
+        if verdict is None:
+            violations.append(FieldViolation("verdict", f"unknown verdict {r.verdict}"))
+    review_state = None
+    if r.review_state != pb.REVIEW_STATE_UNSPECIFIED:
+        review_state = _REVIEW_STATE_IN.get(r.review_state)
+        if review_state is None:
+            violations.append(FieldViolation("review_state", f"unknown review_state {r.review_state}"))
+    if violations:
+        raise InvalidArgument(violations)
+    query = DecisionQuery(
+        collection=r.collection or None,
+        verdict=verdict,
+        reason=r.reason or None,
+        check=r.check or None,
+        metadata_key=r.metadata_key or None,
+        metadata_value=r.metadata_value if r.HasField("metadata_value") else None,
+        review_state=review_state,
+        sample_id=r.sample_id or None,
+        start=r.start_time.ToDatetime(UTC) if r.HasField("start_time") else None,
+        end=r.end_time.ToDatetime(UTC) if r.HasField("end_time") else None,
+        limit=r.page_size,
+    )
+    return query, r.page_token
+
+
+def review_request(r: pb.ReviewDecisionRequest) -> tuple[int, ReviewAction]:
+    violations = []
+    if not r.decision_id.isdigit():
+        violations.append(
+            FieldViolation("decision_id", "decision_id must be the id ListDecisions returned, e.g. '42'")
+        )
+    action = _REVIEW_ACTION_IN.get(r.action)
+    if action is None:
+        violations.append(
+            FieldViolation("action", "action must be REVIEW_ACTION_APPROVE or REVIEW_ACTION_REJECT")
+        )
+    if violations:
+        raise InvalidArgument(violations)
+    assert action is not None
+    return int(r.decision_id), action
+
+
 # ---------------------------------------------------------------- domain -> proto
+
+
+def sample(s: Sample) -> pb.Sample:
+    out = pb.Sample(id=s.id, context=list(s.context), metadata=dict(s.metadata))
+    if s.shape is ContentShape.TEXT:
+        out.text = s.text
+    elif s.shape is ContentShape.ALPACA:
+        out.instruction, out.input, out.output = s.instruction, s.input, s.output
+    else:
+        for m in s.messages:
+            out.messages.add(role=m.role, content=m.content)
+    return out
+
+
+def review(r: Review) -> pb.Review:
+    return pb.Review(
+        action=_REVIEW_ACTION[r.action],
+        reviewer=r.reviewer,
+        note=r.note,
+        review_time=timestamp(r.reviewed_at),
+    )
+
+
+def logged_decision(rec: DecisionRecord) -> pb.LoggedDecision:
+    out = pb.LoggedDecision(
+        decision_id=str(rec.id),
+        collection=rec.collection,
+        decide_time=timestamp(rec.decided_at),
+        decision=decision(rec.decision),
+        review_state=_REVIEW_STATE[rec.review_state] if rec.review_state else pb.REVIEW_STATE_UNSPECIFIED,
+    )
+    if rec.sample is not None:
+        out.sample.CopyFrom(sample(rec.sample))
+    if rec.review is not None:
+        out.review.CopyFrom(review(rec.review))
+    return out
+
+
+def decision_page(page: DecisionPage) -> pb.ListDecisionsResponse:
+    return pb.ListDecisionsResponse(
+        decisions=[logged_decision(rec) for rec in page.decisions],
+        matched=[
+            pb.MatchedSample(collection=collection, sample=sample(s))
+            for (collection, _), s in sorted(page.matched.items())
+        ],
+        next_page_token=page.next_page_token,
+    )
 
 
 def sample_out(s: SampleInput) -> pb.Sample:
@@ -194,7 +305,84 @@ def stats_request(q: StatsQuery) -> pb.GetStatsRequest:
     return request
 
 
+def decision_query_request(q: DecisionQuery, page_token: str) -> pb.ListDecisionsRequest:
+    request = pb.ListDecisionsRequest(
+        collection=q.collection or "",
+        verdict=_VERDICT[q.verdict] if q.verdict else pb.VERDICT_UNSPECIFIED,
+        reason=q.reason or "",
+        check=q.check or "",
+        metadata_key=q.metadata_key or "",
+        review_state=_REVIEW_STATE[q.review_state] if q.review_state else pb.REVIEW_STATE_UNSPECIFIED,
+        sample_id=q.sample_id or "",
+        page_size=q.limit,
+        page_token=page_token,
+    )
+    if q.metadata_value is not None:
+        request.metadata_value = q.metadata_value
+    if q.start is not None:
+        request.start_time.CopyFrom(timestamp(q.start))
+    if q.end is not None:
+        request.end_time.CopyFrom(timestamp(q.end))
+    return request
+
+
+def review_decision_request(
+    decision_id: int, action: ReviewAction, reviewer: str, note: str
+) -> pb.ReviewDecisionRequest:
+    return pb.ReviewDecisionRequest(
+        decision_id=str(decision_id), action=_REVIEW_ACTION[action], reviewer=reviewer, note=note
+    )
+
+
 # ---------------------------------------------------------------- proto -> domain
+
+
+def sample_in(s: pb.Sample) -> Sample:
+    """A logged sample back as the domain object (it was validated when it was filtered)."""
+    if s.messages:
+        shape, messages = ContentShape.CHAT, tuple(Message(m.role, m.content) for m in s.messages)
+    else:
+        shape, messages = (ContentShape.TEXT if s.HasField("text") else ContentShape.ALPACA), ()
+    return Sample(
+        id=s.id,
+        shape=shape,
+        text=s.text,
+        instruction=s.instruction,
+        input=s.input,
+        output=s.output,
+        messages=messages,
+        context=tuple(s.context),
+        metadata=dict(s.metadata),
+    )
+
+
+def logged_decision_in(d: pb.LoggedDecision) -> DecisionRecord:
+    review_ = None
+    if d.HasField("review"):
+        review_ = Review(
+            _REVIEW_ACTION_IN[d.review.action],
+            d.review.reviewer,
+            d.review.review_time.ToDatetime(UTC),
+            d.review.note,
+        )
+    return DecisionRecord(
+        id=int(d.decision_id),
+        collection=d.collection,
+        decided_at=d.decide_time.ToDatetime(UTC),
+        decision=decision_in(d.decision),
+        metadata=dict(d.sample.metadata),
+        sample=sample_in(d.sample) if d.HasField("sample") else None,
+        review_state=_REVIEW_STATE_IN.get(d.review_state),
+        review=review_,
+    )
+
+
+def decision_page_in(r: pb.ListDecisionsResponse) -> DecisionPage:
+    return DecisionPage(
+        decisions=[logged_decision_in(d) for d in r.decisions],
+        matched={(m.collection, m.sample.id): sample_in(m.sample) for m in r.matched},
+        next_page_token=r.next_page_token,
+    )
 
 
 def reason_code(code: str) -> ReasonCode:
@@ -239,6 +427,7 @@ def stats_in(s: pb.GetStatsResponse) -> Stats:
         by_group={g.key: counts_in(g.counts) for g in s.by_group},
         series=[(b.start_time.ToDatetime(UTC), counts_in(b.counts)) for b in s.series],
         bucket_seconds=s.bucket_seconds,
+        reviews=ReviewCounts(s.reviews.pending, s.reviews.approved, s.reviews.rejected),
         diversity=[
             DiversityWindow(
                 start=w.start_time.ToDatetime(UTC),

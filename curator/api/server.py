@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import logging
 import signal
+import socket
 import threading
 from concurrent import futures
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from curator.api.errors import ErrorInterceptor
+from curator.api.interceptors import AuthInterceptor, MetricsInterceptor
 from curator.api.servicer import CuratorServicer
 from curator.service import Curator
 from curator.settings import Settings
@@ -32,12 +35,59 @@ class RunningServer:
     grace: float
     ready: threading.Event  # set once warm-up ended, well or not (see warm_up_errors)
     warm_up_errors: list[BaseException]
+    http: HttpServer | None = None
+
+    @property
+    def http_port(self) -> int | None:
+        return None if self.http is None else self.http.port
 
     def stop(self, grace: float | None = None) -> None:
         """Refuse new calls, let in-flight ones finish, then flush every collection to disk."""
         self.health.enter_graceful_shutdown()
+        if self.http is not None:
+            self.http.stop()
         self.server.stop(self.grace if grace is None else grace).wait()
         self.curator.close()
+
+
+@dataclass
+class HttpServer:
+    """The dashboard, its JSON API and /metrics (uvicorn on its own thread)."""
+
+    server: Any  # uvicorn.Server
+    port: int
+    thread: threading.Thread = field(repr=False)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+def start_http(settings: Settings, curator: Curator, ready: threading.Event) -> HttpServer:
+    import uvicorn
+
+    from curator.web.app import create_app
+
+    app = create_app(curator, ready=ready.is_set)
+    config = uvicorn.Config(
+        app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=5
+    )
+    sock = socket.socket(socket.AF_INET6 if ":" in settings.http.host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((settings.http.host, settings.http.port))
+    except OSError as err:
+        sock.close()
+        raise RuntimeError(
+            f"could not bind the dashboard to {settings.http.host}:{settings.http.port} ({err}); "
+            "pick another with --http-port or CURATOR_HTTP__PORT, or turn it off with http.enabled = false"
+        ) from err
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="curator-http", daemon=True)
+    thread.start()
+    log.info("dashboard and /metrics on http://%s:%d/", settings.http.host, port)
+    return HttpServer(server, port, thread)
 
 
 def start(settings: Settings, curator: Curator | None = None) -> RunningServer:
@@ -45,7 +95,7 @@ def start(settings: Settings, curator: Curator | None = None) -> RunningServer:
     max_bytes = settings.server.max_message_mb * 1024 * 1024
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=settings.server.max_workers, thread_name_prefix="curator-rpc"),
-        interceptors=[ErrorInterceptor()],
+        interceptors=[MetricsInterceptor(), AuthInterceptor(settings.auth), ErrorInterceptor()],
         options=[
             ("grpc.max_receive_message_length", max_bytes),
             ("grpc.max_send_message_length", max_bytes),
@@ -82,9 +132,18 @@ def start(settings: Settings, curator: Curator | None = None) -> RunningServer:
         ready.set()
         log.info("curator ready")
 
+    http = None
+    if settings.http.enabled:
+        try:
+            http = start_http(settings, curator, ready)
+        except Exception:
+            server.stop(0)
+            raise
     threading.Thread(target=_warm_up, name="curator-warm-up", daemon=True).start()
     log.info("curator serving on %s:%d (data in %s)", settings.server.host, port, settings.data_dir)
-    return RunningServer(server, curator, health_servicer, port, settings.server.grace_seconds, ready, failed)
+    return RunningServer(
+        server, curator, health_servicer, port, settings.server.grace_seconds, ready, failed, http
+    )
 
 
 def serve(settings: Settings) -> None:

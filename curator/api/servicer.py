@@ -8,6 +8,7 @@ import grpc
 
 from curator.api import convert
 from curator.api.errors import to_status
+from curator.api.interceptors import authenticated_caller
 from curator.service import Curator
 from curator.v1 import curator_service_pb2 as pb
 from curator.v1 import curator_service_pb2_grpc as pb_grpc
@@ -55,6 +56,22 @@ class CuratorServicer(pb_grpc.CuratorServiceServicer):
     ) -> pb.ListCollectionsResponse:
         return pb.ListCollectionsResponse(
             collections=[convert.collection(c) for c in self.curator.list_collections()]
+        )
+
+    def ListDecisions(
+        self, request: pb.ListDecisionsRequest, context: grpc.ServicerContext
+    ) -> pb.ListDecisionsResponse:
+        query, page_token = convert.decision_query(request)
+        return convert.decision_page(self.curator.list_decisions(query, page_token))
+
+    def ReviewDecision(
+        self, request: pb.ReviewDecisionRequest, context: grpc.ServicerContext
+    ) -> pb.LoggedDecision:
+        decision_id, action = convert.review_request(request)
+        # An authenticated caller is who the token says, whatever the request claims.
+        reviewer = authenticated_caller() or request.reviewer
+        return convert.logged_decision(
+            self.curator.review_decision(decision_id, action, reviewer, request.note)
         )
 
     def UpdatePolicy(self, request: pb.UpdatePolicyRequest, context: grpc.ServicerContext) -> pb.Collection:

@@ -5,6 +5,7 @@ Both speak domain objects, so every command is written once.
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
@@ -15,11 +16,12 @@ from typing import Protocol
 from curator.api.client import CuratorClient
 from curator.domain.decision import Decision
 from curator.domain.policy import Policy
+from curator.domain.review import ReviewAction
 from curator.domain.validation import SampleInput
 from curator.errors import AlreadyExists, InvalidArgument, NotFound
-from curator.service import CollectionInfo, Curator
+from curator.service import CollectionInfo, Curator, DecisionPage
 from curator.settings import Settings
-from curator.state.store import Stats, StatsQuery
+from curator.state.store import DecisionQuery, DecisionRecord, Stats, StatsQuery
 
 
 class Backend(Protocol):
@@ -42,6 +44,12 @@ class Backend(Protocol):
 
     def stats(self, query: StatsQuery) -> Stats: ...
 
+    def list_decisions(self, query: DecisionQuery, page_token: str = "") -> DecisionPage: ...
+
+    def review_decision(
+        self, decision_id: int, action: ReviewAction, reviewer: str, note: str = ""
+    ) -> DecisionRecord: ...
+
     def close(self) -> None: ...
 
 
@@ -53,7 +61,10 @@ def load_settings(config: Path | None, data_dir: Path | None) -> Settings:
 @contextmanager
 def open_backend(settings: Settings, server: str | None) -> Iterator[Backend]:
     """A client for ``server``, else a Curator on ``settings.data_dir``; closed (state flushed) on exit."""
-    backend: Backend = CuratorClient(server) if server else Curator(settings)
+    # CURATOR_TOKEN: the bearer token for servers that set auth.tokens.
+    backend: Backend = (
+        CuratorClient(server, token=os.environ.get("CURATOR_TOKEN")) if server else Curator(settings)
+    )
     try:
         yield backend
     finally:

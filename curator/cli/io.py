@@ -18,8 +18,8 @@ from typing import IO, Any
 
 import orjson
 
-from curator.domain.decision import Annotation, Decision
 from curator.domain.validation import SampleInput
+from curator.formats import annotation_json, decision_json  # noqa: F401  (the line format lives there)
 
 CONTENT_FIELDS = ("text", "instruction", "input", "output")
 # Fields with a meaning of their own; every other field of a record goes to metadata.
@@ -245,39 +245,6 @@ def _stringify(value: Any) -> str:
 
 
 # ---------------------------------------------------------------- writing
-
-
-def annotation_json(a: Annotation) -> dict[str, Any]:
-    """``{"check", "kind", <attributes>..., "span": [start, end]}``; span into the sample's full text."""
-    out: dict[str, Any] = {"check": a.check, "kind": a.kind, **a.attributes}
-    if a.span is not None:
-        out["span"] = list(a.span)
-    return out
-
-
-def decision_json(d: Decision) -> dict[str, Any]:
-    """The decision line format of ``curator filter --decisions`` ("annotations" only when there are some)."""
-    line = {
-        "id": d.sample_id,
-        "verdict": str(d.verdict),
-        "reasons": [
-            {
-                "code": str(r.code),
-                "check": r.check,
-                "message": r.message,
-                "score": r.score,
-                "threshold": r.threshold,
-                "matched_id": r.matched_id,
-                "action": str(r.action),
-            }
-            for r in d.reasons
-        ],
-        "scores": dict(sorted(d.scores.items())),
-        "policy_version": d.policy_version,
-    }
-    if d.annotations:
-        line["annotations"] = [annotation_json(a) for a in d.annotations]
-    return line
 
 
 class JsonlWriter:

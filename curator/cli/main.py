@@ -7,6 +7,7 @@ against a running server with ``--server HOST:PORT``; the results are the same.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import tomllib
 from collections.abc import Iterator
@@ -34,16 +35,21 @@ from curator.cli.filtering import FilterRun, Outputs
 from curator.cli.io import InputError, JsonlWriter, open_input
 from curator.cli.render import (
     collections_table,
+    decisions_table,
     parse_duration,
     parse_when,
     stats_json,
     stats_tables,
     summary_table,
 )
+from curator.domain.decision import Verdict
 from curator.domain.policy import Policy
+from curator.domain.review import ReviewAction, ReviewState
+from curator.domain.sample import Sample
 from curator.errors import CuratorError, InvalidArgument, NotFound
+from curator.formats import record_json
 from curator.settings import Settings
-from curator.state.store import StatsQuery
+from curator.state.store import DecisionQuery, DecisionRecord, StatsQuery
 
 app = typer.Typer(
     name="curator",
@@ -108,10 +114,19 @@ def _domain_errors(console: Console) -> Iterator[None]:
 def serve(
     port: Annotated[int | None, typer.Option("--port", help="Port to listen on; 0 picks a free one.")] = None,
     host: Annotated[str | None, typer.Option("--host", help="Address to bind.")] = None,
+    http_port: Annotated[
+        int | None,
+        typer.Option(
+            "--http-port", help="Port of the web dashboard and /metrics (default 8080); 0 picks a free one."
+        ),
+    ] = None,
+    no_http: Annotated[
+        bool, typer.Option("--no-http", help="Serve gRPC only: no dashboard, no /metrics.")
+    ] = False,
     data_dir: DataDirOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Run the gRPC server until SIGTERM or Ctrl-C, then drain in-flight calls and flush state."""
+    """Run the gRPC server (and the web dashboard with /metrics) until SIGTERM or Ctrl-C."""
     logging.basicConfig(
         level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -120,7 +135,10 @@ def serve(
     console = _err_console()
     with _domain_errors(console):
         server = {k: v for k, v in (("port", port), ("host", host)) if v is not None}
-        settings = Settings.load(config, data_dir=data_dir, server=server or None)
+        http: dict[str, object] = {"port": http_port} if http_port is not None else {}
+        if no_http:
+            http["enabled"] = False
+        settings = Settings.load(config, data_dir=data_dir, server=server or None, http=http or None)
         run_server(settings)
 
 
@@ -319,6 +337,102 @@ def stats(
     out = Console(highlight=False)
     for table in stats_tables(result, group_by):
         out.print(table)
+
+
+# ---------------------------------------------------------------- decisions and reviews
+
+
+@app.command()
+def decisions(
+    collection: Annotated[
+        str | None, typer.Option("--collection", "-c", help="Only this collection (default: all).")
+    ] = None,
+    verdict: Annotated[
+        Verdict | None, typer.Option("--verdict", help="Only decisions with this verdict.")
+    ] = None,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Only decisions giving this reason code.")
+    ] = None,
+    check: Annotated[
+        str | None, typer.Option("--check", help="Only decisions with a reason from this check.")
+    ] = None,
+    pending: Annotated[
+        bool, typer.Option("--pending", help="Only REVIEW decisions waiting for a person.")
+    ] = False,
+    where: Annotated[
+        str | None, typer.Option("--where", help="Metadata filter: KEY or KEY=VALUE, e.g. generator=gpt-x.")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="Start: a duration ago (24h, 7d) or an ISO time.")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Most decisions to show (newest first).")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines instead of a table.")] = False,
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
+    server: ServerOption = None,
+) -> None:
+    """Logged decisions, newest first, with their reasons, matched samples and reviews."""
+    try:
+        start = parse_when(since, datetime.now(UTC)) if since else None
+    except ValueError as err:
+        raise typer.BadParameter(str(err), param_hint="--since") from None
+    key, _, value = (where or "").partition("=")
+    console = _err_console()
+    records: list[DecisionRecord] = []
+    matched: dict[tuple[str, str], Sample] = {}
+    with _domain_errors(console), open_backend(load_settings(config, data_dir), server) as backend:
+        token = ""
+        while len(records) < limit:
+            query = DecisionQuery(
+                collection=collection,
+                verdict=verdict,
+                reason=reason,
+                check=check,
+                metadata_key=key or None,
+                metadata_value=value if "=" in (where or "") else None,
+                review_state=ReviewState.PENDING if pending else None,
+                start=start,
+                limit=min(limit - len(records), 1000),
+            )
+            page = backend.list_decisions(query, token)
+            records += page.decisions
+            matched.update(page.matched)
+            token = page.next_page_token
+            if not token:
+                break
+    if as_json:
+        for rec in records:
+            own = {k[1]: v for k, v in matched.items() if k[0] == rec.collection}
+            typer.echo(orjson.dumps(record_json(rec, own)).decode())
+        return
+    Console(highlight=False).print(decisions_table(records))
+
+
+@app.command()
+def review(
+    decision_id: Annotated[int, typer.Argument(help="Decision id, as `curator decisions` shows it.")],
+    action: Annotated[ReviewAction, typer.Argument(help="approve (admit the sample) or reject.")],
+    reviewer: Annotated[
+        str | None,
+        typer.Option(
+            "--reviewer", help="Who reviews (default: $USER); a server with tokens logs the token's name."
+        ),
+    ] = None,
+    note: Annotated[str, typer.Option("--note", help="Why, for the log.")] = "",
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
+    server: ServerOption = None,
+) -> None:
+    """Approve or reject a REVIEW decision; approving admits the sample into the collection."""
+    who = reviewer or os.environ.get("USER") or ""
+    console = _err_console()
+    with _domain_errors(console), open_backend(load_settings(config, data_dir), server) as backend:
+        record = backend.review_decision(decision_id, action, who, note)
+    assert record.review is not None
+    typer.echo(
+        f"decision {record.id} ({record.collection}/{record.decision.sample_id}): "
+        f"{record.review_state} by {record.review.reviewer}"
+    )
 
 
 # ---------------------------------------------------------------- audit

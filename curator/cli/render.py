@@ -10,7 +10,7 @@ from rich.table import Table
 
 from curator.cli.filtering import Counts
 from curator.service import CollectionInfo
-from curator.state.store import Stats, VerdictCounts
+from curator.state.store import DecisionRecord, Stats, VerdictCounts
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$", re.IGNORECASE)
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -90,6 +90,11 @@ def stats_json(s: Stats) -> dict[str, Any]:
         "by_group": {k: _counts_json(v) for k, v in sorted(s.by_group.items())},
         "series": [{"start": start.astimezone(UTC).isoformat(), **_counts_json(c)} for start, c in s.series],
         "bucket_seconds": s.bucket_seconds,
+        "reviews": {
+            "pending": s.reviews.pending,
+            "approved": s.reviews.approved,
+            "rejected": s.reviews.rejected,
+        },
         "diversity": [
             {
                 "start": w.start.astimezone(UTC).isoformat(),
@@ -113,6 +118,12 @@ def stats_tables(s: Stats, group_by: str | None) -> list[Table]:
     c = s.totals
     totals.add_row(str(c.keep), str(c.drop), str(c.review), str(c.total), f"{_rate(c):.1%}")
     tables = [totals]
+    if c.review:
+        reviews = Table(title="reviews", title_justify="left")
+        for name in ("pending", "approved", "rejected"):
+            reviews.add_column(name, justify="right")
+        reviews.add_row(str(s.reviews.pending), str(s.reviews.approved), str(s.reviews.rejected))
+        tables.append(reviews)
 
     for title, counts in (("by reason", s.by_reason), ("by check", s.by_check)):
         t = Table(title=title, title_justify="left")
@@ -212,3 +223,30 @@ def collections_table(infos: list[CollectionInfo]) -> Table:
             info.created_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"),
         )
     return table
+
+
+def decisions_table(records: list[DecisionRecord]) -> Table:
+    """One row per logged decision: id (for ``curator review``), time, sample, verdict, reasons, review."""
+    t = Table(title=f"{len(records)} decisions, newest first", title_justify="left")
+    for name in ("id", "time (UTC)", "collection", "sample", "verdict", "reasons", "review"):
+        t.add_column(name, no_wrap=name in ("id", "time (UTC)"))
+    for rec in records:
+        reasons = "; ".join(
+            f"{r.code} {r.score:.3g}/{r.threshold:.3g}" + (f" ~ {r.matched_id}" if r.matched_id else "")
+            for r in rec.decision.reasons
+        )
+        review = ""
+        if rec.review is not None:
+            review = f"{rec.review_state} by {rec.review.reviewer}"
+        elif rec.review_state is not None:
+            review = str(rec.review_state)
+        t.add_row(
+            str(rec.id),
+            rec.decided_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"),
+            rec.collection,
+            rec.decision.sample_id,
+            str(rec.decision.verdict).upper(),
+            reasons,
+            review,
+        )
+    return t

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from curator.embeddings.model import Encoder
+from curator.observability import metrics
 
 
 @dataclass(slots=True)
@@ -81,12 +82,14 @@ class DynamicBatcher:
 
     def _encode(self, jobs: list[_Job]) -> None:
         texts = [t for j in jobs for t in j.texts]
+        started = time.perf_counter()
         try:
             vectors = self.encoder.encode(texts)
         except BaseException as err:  # every waiting caller must hear about it
             for j in jobs:
                 j.future.set_exception(err)
             return
+        metrics.observe_embedding_call(len(texts), time.perf_counter() - started)
         self.calls += 1
         self.texts += len(texts)
         self.largest_batch = max(self.largest_batch, len(texts))

@@ -14,6 +14,7 @@ different requests therefore end with exactly one kept.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -21,6 +22,7 @@ from curator.checks.base import Check, CheckContext, IndexedCheck, Item
 from curator.domain.decision import Action, Annotation, Decision, Reason, Verdict
 from curator.domain.policy import Policy, reasons_for
 from curator.domain.sample import Sample
+from curator.observability import metrics
 from curator.state.collection import CollectionState
 
 OPTIMISTIC_ATTEMPTS = 3
@@ -122,12 +124,14 @@ class Pipeline:
                 break
             batch = [items[i] for i in targets]
             ctx = CheckContext(check_policy, state, pending)
+            started = time.perf_counter()
             if isinstance(check, IndexedCheck):
                 check.prepare(batch, check_policy)  # heavy features outside the lock
                 with state.lock:
                     results = check.evaluate_batch(batch, ctx)
             else:
                 results = check.evaluate_batch(batch, ctx)
+            metrics.observe_check(check.name, time.perf_counter() - started, len(batch))
             for i, result in zip(targets, results, strict=True):
                 scores[i].update(result.scores)
                 annotations[i] += result.annotations

@@ -8,7 +8,7 @@ timestamp, so that every aggregate :meth:`SqlStore.stats` serves is an indexed
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,20 +29,28 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
+    exists,
     func,
     insert,
+    inspect,
     literal,
     select,
+    text,
     update,
 )
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
-from curator.domain.decision import Annotation, Reason, Verdict
+from curator.domain.decision import Action, Annotation, Decision, Reason, Verdict
 from curator.domain.policy import Policy
-from curator.errors import AlreadyExists, FieldViolation, InvalidArgument, NotFound
+from curator.domain.reasons import ReasonCode
+from curator.domain.review import Review, ReviewAction, ReviewState
+from curator.domain.sample import ContentShape, Message, Sample
+from curator.errors import AlreadyExists, FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 from curator.state.store import (
     CollectionRecord,
+    DecisionQuery,
+    DecisionRecord,
     LoggedDecision,
     Stats,
     StatsQuery,
@@ -82,9 +90,17 @@ decisions_table = Table(
     Column("scores", Text, nullable=False),  # JSON object
     Column("metadata", Text, nullable=False),  # JSON object
     Column("annotations", Text, nullable=False, server_default="[]"),  # JSON list, see _annotation_json
+    Column("sample", Text, nullable=True),  # JSON, see _sample_json; NULL in logs from before 0.2
+    # "pending" / "approved" / "rejected" for REVIEW decisions, NULL for the others.
+    Column("review_state", String(8), nullable=True),
     Index("ix_decisions_collection_ts", "collection", "ts_ms"),
     Index("ix_decisions_ts", "ts_ms"),
+    Index("ix_decisions_collection_sample", "collection", "sample_id"),
+    Index("ix_decisions_review_state", "collection", "review_state"),
 )
+
+# Columns added after the first release, with their DDL type: added in place to older databases.
+_ADDED_DECISION_COLUMNS = {"sample": "TEXT", "review_state": "VARCHAR(8)"}
 
 decision_reasons_table = Table(
     "decision_reasons",
@@ -125,6 +141,21 @@ decision_annotations_table = Table(
 )
 
 
+# Every review, with who and when; the decision row keeps only its review_state.
+reviews_table = Table(
+    "reviews",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("decision_id", _Id, ForeignKey("decisions.id"), nullable=False, unique=True),
+    Column("collection", String(64), nullable=False),
+    Column("ts_ms", BigInteger, nullable=False),
+    Column("action", String(8), nullable=False),
+    Column("reviewer", Text, nullable=False),
+    Column("note", Text, nullable=False),
+    Index("ix_reviews_collection_ts", "collection", "ts_ms"),
+)
+
+
 def open_store(url: str) -> Store:
     """The store for ``url``, e.g. ``sqlite:///data/curator.db`` or ``postgresql+psycopg2://...``."""
     return SqlStore(url)
@@ -135,6 +166,7 @@ class SqlStore(Store):
 
     def __init__(self, url: str) -> None:
         self._engine = _create_engine(url)
+        _migrate(self._engine)
         metadata.create_all(self._engine)
 
     @property
@@ -202,6 +234,10 @@ class SqlStore(Store):
                 "scores": _dumps(logged.decision.scores),
                 "metadata": _dumps(logged.metadata),
                 "annotations": _dumps([_annotation_json(a) for a in logged.decision.annotations]),
+                "sample": None if logged.sample is None else _dumps(_sample_json(logged.sample)),
+                "review_state": (
+                    str(ReviewState.PENDING) if logged.decision.verdict is Verdict.REVIEW else None
+                ),
             }
             for logged in decisions
         ]
@@ -256,6 +292,134 @@ class SqlStore(Store):
             if annotation_rows:
                 conn.execute(insert(decision_annotations_table), annotation_rows)
 
+    # ---- decision queries and reviews
+    def list_decisions(self, query: DecisionQuery) -> list[DecisionRecord]:
+        d, r, m = decisions_table.c, decision_reasons_table.c, decision_metadata_table.c
+        terms: list[ColumnElement[bool]] = _window(d, query)  # type: ignore[arg-type]
+        if query.verdict is not None:
+            terms.append(d.verdict == str(query.verdict))
+        if query.review_state is not None:
+            terms.append(d.review_state == str(query.review_state))
+        if query.sample_id is not None:
+            terms.append(d.sample_id == query.sample_id)
+        if query.before_id is not None:
+            terms.append(d.id < query.before_id)
+        if query.reason is not None or query.check is not None:
+            match = [r.decision_id == d.id]
+            if query.reason is not None:
+                match.append(r.code == query.reason)
+            if query.check is not None:
+                match.append(r.check_name == query.check)
+            terms.append(exists().where(*match))
+        if query.metadata_key is not None:
+            match = [m.decision_id == d.id, m.key == query.metadata_key]
+            if query.metadata_value is not None:
+                match.append(m.value == query.metadata_value)
+            terms.append(exists().where(*match))
+        stmt = select(decisions_table).where(*terms).order_by(d.id.desc()).limit(query.limit)
+        with self._engine.begin() as conn:
+            rows = [row._mapping for row in conn.execute(stmt)]
+            reviews = self._reviews(conn, [row["id"] for row in rows])
+        return [_decision_record(row, reviews.get(row["id"])) for row in rows]
+
+    def get_decision(self, decision_id: int) -> DecisionRecord | None:
+        with self._engine.begin() as conn:
+            row = conn.execute(
+                select(decisions_table).where(decisions_table.c.id == decision_id)
+            ).one_or_none()
+            if row is None:
+                return None
+            reviews = self._reviews(conn, [decision_id])
+        return _decision_record(row._mapping, reviews.get(decision_id))
+
+    def kept_samples(self, collection: str, sample_ids: Sequence[str]) -> dict[str, Sample]:
+        if not sample_ids:
+            return {}
+        d = decisions_table.c
+        kept = (d.verdict == str(Verdict.KEEP)) | (d.review_state == str(ReviewState.APPROVED))
+        stmt = (
+            select(d.sample_id, d.sample)
+            .where(d.collection == collection, d.sample_id.in_(list(set(sample_ids))), kept)
+            .where(d.sample.is_not(None))
+            .order_by(d.id)
+        )
+        out: dict[str, Sample] = {}
+        with self._engine.begin() as conn:
+            for sample_id, sample in conn.execute(stmt):
+                out[sample_id] = _sample_from_json(sample_id, sample)  # later rows win
+        return out
+
+    def review_counts(self, state: ReviewState) -> dict[str, int]:
+        d = decisions_table.c
+        stmt = (
+            select(d.collection, func.count())
+            .where(d.review_state == str(state))
+            .group_by(d.collection)
+            .order_by(d.collection)
+        )
+        with self._engine.begin() as conn:
+            return {collection: n for collection, n in conn.execute(stmt)}
+
+    def record_review(
+        self, decision_id: int, review: Review, apply: Callable[[DecisionRecord], None]
+    ) -> DecisionRecord:
+        d = decisions_table.c
+        state = ReviewState.after(review.action)
+        with self._engine.begin() as conn:
+            row = conn.execute(select(decisions_table).where(d.id == decision_id)).one_or_none()
+            if row is None:
+                raise NotFound(f"decision {decision_id} does not exist")
+            record = _decision_record(row._mapping, None)
+            if record.decision.verdict is not Verdict.REVIEW:
+                raise FailedPrecondition(
+                    f"decision {decision_id} is {record.decision.verdict.upper()}; only REVIEW decisions "
+                    "can be reviewed"
+                )
+            # The conditional UPDATE is the claim: of two reviewers racing, exactly one changes the row.
+            claimed = conn.execute(
+                update(decisions_table)
+                .where(d.id == decision_id, d.review_state == str(ReviewState.PENDING))
+                .values(review_state=str(state))
+            ).rowcount
+            if claimed != 1:
+                earlier = self._reviews(conn, [decision_id]).get(decision_id)
+                who = f" by {earlier.reviewer} at {earlier.reviewed_at.isoformat()}" if earlier else ""
+                raise FailedPrecondition(f"decision {decision_id} was already reviewed{who}")
+            conn.execute(
+                insert(reviews_table).values(
+                    decision_id=decision_id,
+                    collection=record.collection,
+                    ts_ms=_to_ms(review.reviewed_at),
+                    action=str(review.action),
+                    reviewer=review.reviewer,
+                    note=review.note,
+                )
+            )
+            apply(record)  # raising here rolls the claim back
+        return DecisionRecord(
+            record.id,
+            record.collection,
+            record.decided_at,
+            record.decision,
+            record.metadata,
+            record.sample,
+            state,
+            review,
+        )
+
+    @staticmethod
+    def _reviews(conn: Any, decision_ids: Sequence[int]) -> dict[int, Review]:
+        if not decision_ids:
+            return {}
+        v = reviews_table.c
+        rows = conn.execute(select(reviews_table).where(v.decision_id.in_(list(decision_ids))))
+        return {
+            row.decision_id: Review(
+                ReviewAction(row.action), row.reviewer, _EPOCH + timedelta(milliseconds=row.ts_ms), row.note
+            )
+            for row in rows
+        }
+
     def annotation_counts(
         self, query: StatsQuery, check: str, kind: str
     ) -> dict[tuple[str, str], VerdictCounts]:
@@ -292,6 +456,13 @@ class SqlStore(Store):
                 select(d.verdict, func.count()).where(*_window(d, query)).group_by(d.verdict)
             ):
                 out.totals.add(Verdict(verdict), n)
+
+            for state, n in conn.execute(
+                select(d.review_state, func.count())
+                .where(*_window(d, query), d.review_state.is_not(None))
+                .group_by(d.review_state)
+            ):
+                setattr(out.reviews, ReviewState(state).value, n)
 
             for code, n in conn.execute(
                 select(r.code, func.count()).where(*_window(r, query)).group_by(r.code).order_by(r.code)
@@ -367,6 +538,22 @@ def _create_engine(url: str) -> Engine:
         raise RuntimeError(f"the database driver for {parsed.drivername!r} is not installed: {e}") from e
 
 
+def _migrate(engine: Engine) -> None:
+    """Add the columns later releases introduced to a decision log created by an earlier one."""
+    inspector = inspect(engine)
+    if not inspector.has_table("decisions"):
+        return
+    present = {c["name"] for c in inspector.get_columns("decisions")}
+    with engine.begin() as conn:
+        for name, ddl in _ADDED_DECISION_COLUMNS.items():
+            if name not in present:
+                conn.execute(text(f"ALTER TABLE decisions ADD COLUMN {name} {ddl}"))
+                if name == "review_state":  # REVIEW decisions logged before reviews existed are pending
+                    conn.execute(
+                        text("UPDATE decisions SET review_state = 'pending' WHERE verdict = 'review'")
+                    )
+
+
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     """WAL lets readers (stats) run alongside the writer; NORMAL skips the fsync per commit under WAL."""
     cursor = dbapi_connection.cursor()
@@ -379,7 +566,7 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
-def _window(cols: Any, query: StatsQuery) -> list[ColumnElement[bool]]:
+def _window(cols: Any, query: StatsQuery | DecisionQuery) -> list[ColumnElement[bool]]:
     """The WHERE terms of ``query`` on a table that has ``collection`` and ``ts_ms`` columns."""
     terms: list[ColumnElement[bool]] = []
     if query.collection is not None:
@@ -425,6 +612,79 @@ def _annotation_json(a: Annotation) -> dict[str, Any]:
         "span": list(a.span) if a.span else None,
         "attributes": a.attributes,
     }
+
+
+def _sample_json(sample: Sample) -> dict[str, Any]:
+    """The sample's content (its id and metadata have their own columns)."""
+    out: dict[str, Any] = {"shape": str(sample.shape)}
+    if sample.shape is ContentShape.TEXT:
+        out["text"] = sample.text
+    elif sample.shape is ContentShape.ALPACA:
+        out.update(instruction=sample.instruction, input=sample.input, output=sample.output)
+    else:
+        out["messages"] = [[m.role, m.content] for m in sample.messages]
+    if sample.context:
+        out["context"] = list(sample.context)
+    return out
+
+
+def _sample_from_json(sample_id: str, raw: str, metadata: dict[str, str] | None = None) -> Sample:
+    data = orjson.loads(raw)
+    return Sample(
+        id=sample_id,
+        shape=ContentShape(data["shape"]),
+        text=data.get("text", ""),
+        instruction=data.get("instruction", ""),
+        input=data.get("input", ""),
+        output=data.get("output", ""),
+        messages=tuple(Message(role, content) for role, content in data.get("messages", [])),
+        context=tuple(data.get("context", [])),
+        metadata=dict(metadata or {}),
+    )
+
+
+def _decision_record(row: Any, review: Review | None) -> DecisionRecord:
+    metadata_ = orjson.loads(row["metadata"])
+    decision = Decision(
+        sample_id=row["sample_id"],
+        verdict=Verdict(row["verdict"]),
+        reasons=[
+            Reason(
+                code=ReasonCode(r["code"]),
+                check=r["check"],
+                message=r["message"],
+                score=r["score"],
+                threshold=r["threshold"],
+                action=Action(r["action"]),
+                matched_id=r.get("matched_id") or "",
+            )
+            for r in orjson.loads(row["reasons"])
+        ],
+        scores=orjson.loads(row["scores"]),
+        policy_version=row["policy_version"],
+        annotations=[
+            Annotation(
+                check=a["check"],
+                kind=a["kind"],
+                subject=a["subject"],
+                label=a["label"],
+                span=tuple(a["span"]) if a.get("span") else None,  # type: ignore[arg-type]
+                attributes=a.get("attributes") or {},
+            )
+            for a in orjson.loads(row["annotations"] or "[]")
+        ],
+    )
+    sample = row["sample"]
+    return DecisionRecord(
+        id=row["id"],
+        collection=row["collection"],
+        decided_at=_EPOCH + timedelta(milliseconds=row["ts_ms"]),
+        decision=decision,
+        metadata=metadata_,
+        sample=None if sample is None else _sample_from_json(row["sample_id"], sample, metadata_),
+        review_state=None if row["review_state"] is None else ReviewState(row["review_state"]),
+        review=review,
+    )
 
 
 def _reason_json(reason: Reason) -> dict[str, Any]:

@@ -7,12 +7,14 @@ configuration (``CURATOR_STORE__URL``). See :func:`open_store`.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from curator.domain.decision import Decision, Verdict
 from curator.domain.policy import Policy
+from curator.domain.review import Review, ReviewState
+from curator.domain.sample import Sample
 from curator.monitor.collapse import DiversityWindow
 
 
@@ -30,6 +32,40 @@ class LoggedDecision:
 
     decision: Decision
     metadata: dict[str, str]
+    # The sample itself, so that reviewers can read it and an approval can admit it.
+    sample: Sample | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionRecord:
+    """A decision read back from the log, with its log id and, for REVIEW decisions, its review."""
+
+    id: int
+    collection: str
+    decided_at: datetime
+    decision: Decision
+    metadata: dict[str, str]
+    sample: Sample | None
+    review_state: ReviewState | None  # None unless the verdict is REVIEW
+    review: Review | None
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionQuery:
+    """Filters of ListDecisions; every one that is set must hold. Newest first, by log id."""
+
+    collection: str | None = None
+    verdict: Verdict | None = None
+    reason: str | None = None  # reason code
+    check: str | None = None  # check that raised a reason
+    metadata_key: str | None = None
+    metadata_value: str | None = None  # with metadata_key; None: any value of the key
+    review_state: ReviewState | None = None
+    sample_id: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    limit: int = 50
+    before_id: int | None = None  # keyset pagination: only decisions logged before this id
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +92,15 @@ class VerdictCounts:
 
 
 @dataclass(slots=True)
+class ReviewCounts:
+    """REVIEW decisions by where they stand."""
+
+    pending: int = 0
+    approved: int = 0
+    rejected: int = 0
+
+
+@dataclass(slots=True)
 class Stats:
     totals: VerdictCounts = field(default_factory=VerdictCounts)
     by_reason: dict[str, int] = field(default_factory=dict)
@@ -65,6 +110,7 @@ class Stats:
     # (bucket start, counts), ascending, only buckets that have decisions.
     series: list[tuple[datetime, VerdictCounts]] = field(default_factory=list)
     bucket_seconds: int = 3600
+    reviews: ReviewCounts = field(default_factory=ReviewCounts)
     # Filled in by the service from the collection's live state (not by the store).
     diversity: list[DiversityWindow] = field(default_factory=list)
 
@@ -95,6 +141,31 @@ class Store(ABC):
     @abstractmethod
     def stats(self, query: StatsQuery) -> Stats:
         """Aggregates computed by indexed SQL queries, never by scanning rows in Python."""
+
+    @abstractmethod
+    def list_decisions(self, query: DecisionQuery) -> list[DecisionRecord]:
+        """Up to ``query.limit`` decisions matching every filter, newest (highest id) first."""
+
+    @abstractmethod
+    def get_decision(self, decision_id: int) -> DecisionRecord | None: ...
+
+    @abstractmethod
+    def kept_samples(self, collection: str, sample_ids: Sequence[str]) -> dict[str, Sample]:
+        """The logged content of kept samples (KEEP, or REVIEW approved later), latest per id."""
+
+    @abstractmethod
+    def review_counts(self, state: ReviewState) -> dict[str, int]:
+        """REVIEW decisions in ``state``, by collection (collections with none are left out)."""
+
+    @abstractmethod
+    def record_review(
+        self, decision_id: int, review: Review, apply: Callable[[DecisionRecord], None]
+    ) -> DecisionRecord:
+        """Record ``review`` of a pending REVIEW decision, calling ``apply`` before it commits.
+
+        Raises NotFound, or FailedPrecondition when the decision is not a pending
+        REVIEW; if ``apply`` raises, nothing is recorded.
+        """
 
     @abstractmethod
     def annotation_counts(

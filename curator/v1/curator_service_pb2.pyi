@@ -31,6 +31,19 @@ class DedupKey(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     DEDUP_KEY_SAMPLE: _ClassVar[DedupKey]
     DEDUP_KEY_PROMPT: _ClassVar[DedupKey]
     DEDUP_KEY_RESPONSE: _ClassVar[DedupKey]
+
+class ReviewState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    REVIEW_STATE_UNSPECIFIED: _ClassVar[ReviewState]
+    REVIEW_STATE_PENDING: _ClassVar[ReviewState]
+    REVIEW_STATE_APPROVED: _ClassVar[ReviewState]
+    REVIEW_STATE_REJECTED: _ClassVar[ReviewState]
+
+class ReviewAction(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    REVIEW_ACTION_UNSPECIFIED: _ClassVar[ReviewAction]
+    REVIEW_ACTION_APPROVE: _ClassVar[ReviewAction]
+    REVIEW_ACTION_REJECT: _ClassVar[ReviewAction]
 VERDICT_UNSPECIFIED: Verdict
 KEEP: Verdict
 DROP: Verdict
@@ -43,6 +56,13 @@ DEDUP_KEY_UNSPECIFIED: DedupKey
 DEDUP_KEY_SAMPLE: DedupKey
 DEDUP_KEY_PROMPT: DedupKey
 DEDUP_KEY_RESPONSE: DedupKey
+REVIEW_STATE_UNSPECIFIED: ReviewState
+REVIEW_STATE_PENDING: ReviewState
+REVIEW_STATE_APPROVED: ReviewState
+REVIEW_STATE_REJECTED: ReviewState
+REVIEW_ACTION_UNSPECIFIED: ReviewAction
+REVIEW_ACTION_APPROVE: ReviewAction
+REVIEW_ACTION_REJECT: ReviewAction
 
 class Message(_message.Message):
     __slots__ = ("role", "content")
@@ -321,7 +341,7 @@ class DiversityWindow(_message.Message):
     def __init__(self, start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., group: _Optional[str] = ..., kept: _Optional[int] = ..., mean_nn_distance: _Optional[float] = ..., cluster_entropy: _Optional[float] = ..., distinct_3: _Optional[float] = ..., collapsed: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class GetStatsResponse(_message.Message):
-    __slots__ = ("totals", "by_reason", "by_check", "by_group", "series", "bucket_seconds", "diversity")
+    __slots__ = ("totals", "by_reason", "by_check", "by_group", "series", "bucket_seconds", "diversity", "reviews")
     class ByReasonEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -343,6 +363,7 @@ class GetStatsResponse(_message.Message):
     SERIES_FIELD_NUMBER: _ClassVar[int]
     BUCKET_SECONDS_FIELD_NUMBER: _ClassVar[int]
     DIVERSITY_FIELD_NUMBER: _ClassVar[int]
+    REVIEWS_FIELD_NUMBER: _ClassVar[int]
     totals: VerdictCounts
     by_reason: _containers.ScalarMap[str, int]
     by_check: _containers.ScalarMap[str, int]
@@ -350,7 +371,106 @@ class GetStatsResponse(_message.Message):
     series: _containers.RepeatedCompositeFieldContainer[TimeBucket]
     bucket_seconds: int
     diversity: _containers.RepeatedCompositeFieldContainer[DiversityWindow]
-    def __init__(self, totals: _Optional[_Union[VerdictCounts, _Mapping]] = ..., by_reason: _Optional[_Mapping[str, int]] = ..., by_check: _Optional[_Mapping[str, int]] = ..., by_group: _Optional[_Iterable[_Union[GroupCounts, _Mapping]]] = ..., series: _Optional[_Iterable[_Union[TimeBucket, _Mapping]]] = ..., bucket_seconds: _Optional[int] = ..., diversity: _Optional[_Iterable[_Union[DiversityWindow, _Mapping]]] = ...) -> None: ...
+    reviews: ReviewCounts
+    def __init__(self, totals: _Optional[_Union[VerdictCounts, _Mapping]] = ..., by_reason: _Optional[_Mapping[str, int]] = ..., by_check: _Optional[_Mapping[str, int]] = ..., by_group: _Optional[_Iterable[_Union[GroupCounts, _Mapping]]] = ..., series: _Optional[_Iterable[_Union[TimeBucket, _Mapping]]] = ..., bucket_seconds: _Optional[int] = ..., diversity: _Optional[_Iterable[_Union[DiversityWindow, _Mapping]]] = ..., reviews: _Optional[_Union[ReviewCounts, _Mapping]] = ...) -> None: ...
+
+class ReviewCounts(_message.Message):
+    __slots__ = ("pending", "approved", "rejected")
+    PENDING_FIELD_NUMBER: _ClassVar[int]
+    APPROVED_FIELD_NUMBER: _ClassVar[int]
+    REJECTED_FIELD_NUMBER: _ClassVar[int]
+    pending: int
+    approved: int
+    rejected: int
+    def __init__(self, pending: _Optional[int] = ..., approved: _Optional[int] = ..., rejected: _Optional[int] = ...) -> None: ...
+
+class ListDecisionsRequest(_message.Message):
+    __slots__ = ("collection", "verdict", "reason", "check", "metadata_key", "metadata_value", "review_state", "sample_id", "start_time", "end_time", "page_size", "page_token")
+    COLLECTION_FIELD_NUMBER: _ClassVar[int]
+    VERDICT_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    CHECK_FIELD_NUMBER: _ClassVar[int]
+    METADATA_KEY_FIELD_NUMBER: _ClassVar[int]
+    METADATA_VALUE_FIELD_NUMBER: _ClassVar[int]
+    REVIEW_STATE_FIELD_NUMBER: _ClassVar[int]
+    SAMPLE_ID_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    collection: str
+    verdict: Verdict
+    reason: str
+    check: str
+    metadata_key: str
+    metadata_value: str
+    review_state: ReviewState
+    sample_id: str
+    start_time: _timestamp_pb2.Timestamp
+    end_time: _timestamp_pb2.Timestamp
+    page_size: int
+    page_token: str
+    def __init__(self, collection: _Optional[str] = ..., verdict: _Optional[_Union[Verdict, str]] = ..., reason: _Optional[str] = ..., check: _Optional[str] = ..., metadata_key: _Optional[str] = ..., metadata_value: _Optional[str] = ..., review_state: _Optional[_Union[ReviewState, str]] = ..., sample_id: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class Review(_message.Message):
+    __slots__ = ("action", "reviewer", "note", "review_time")
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    REVIEWER_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    REVIEW_TIME_FIELD_NUMBER: _ClassVar[int]
+    action: ReviewAction
+    reviewer: str
+    note: str
+    review_time: _timestamp_pb2.Timestamp
+    def __init__(self, action: _Optional[_Union[ReviewAction, str]] = ..., reviewer: _Optional[str] = ..., note: _Optional[str] = ..., review_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class LoggedDecision(_message.Message):
+    __slots__ = ("decision_id", "collection", "decide_time", "decision", "sample", "review_state", "review")
+    DECISION_ID_FIELD_NUMBER: _ClassVar[int]
+    COLLECTION_FIELD_NUMBER: _ClassVar[int]
+    DECIDE_TIME_FIELD_NUMBER: _ClassVar[int]
+    DECISION_FIELD_NUMBER: _ClassVar[int]
+    SAMPLE_FIELD_NUMBER: _ClassVar[int]
+    REVIEW_STATE_FIELD_NUMBER: _ClassVar[int]
+    REVIEW_FIELD_NUMBER: _ClassVar[int]
+    decision_id: str
+    collection: str
+    decide_time: _timestamp_pb2.Timestamp
+    decision: Decision
+    sample: Sample
+    review_state: ReviewState
+    review: Review
+    def __init__(self, decision_id: _Optional[str] = ..., collection: _Optional[str] = ..., decide_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., decision: _Optional[_Union[Decision, _Mapping]] = ..., sample: _Optional[_Union[Sample, _Mapping]] = ..., review_state: _Optional[_Union[ReviewState, str]] = ..., review: _Optional[_Union[Review, _Mapping]] = ...) -> None: ...
+
+class MatchedSample(_message.Message):
+    __slots__ = ("collection", "sample")
+    COLLECTION_FIELD_NUMBER: _ClassVar[int]
+    SAMPLE_FIELD_NUMBER: _ClassVar[int]
+    collection: str
+    sample: Sample
+    def __init__(self, collection: _Optional[str] = ..., sample: _Optional[_Union[Sample, _Mapping]] = ...) -> None: ...
+
+class ListDecisionsResponse(_message.Message):
+    __slots__ = ("decisions", "matched", "next_page_token")
+    DECISIONS_FIELD_NUMBER: _ClassVar[int]
+    MATCHED_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    decisions: _containers.RepeatedCompositeFieldContainer[LoggedDecision]
+    matched: _containers.RepeatedCompositeFieldContainer[MatchedSample]
+    next_page_token: str
+    def __init__(self, decisions: _Optional[_Iterable[_Union[LoggedDecision, _Mapping]]] = ..., matched: _Optional[_Iterable[_Union[MatchedSample, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class ReviewDecisionRequest(_message.Message):
+    __slots__ = ("decision_id", "action", "reviewer", "note")
+    DECISION_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    REVIEWER_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    decision_id: str
+    action: ReviewAction
+    reviewer: str
+    note: str
+    def __init__(self, decision_id: _Optional[str] = ..., action: _Optional[_Union[ReviewAction, str]] = ..., reviewer: _Optional[str] = ..., note: _Optional[str] = ...) -> None: ...
 
 class GetBiasReportRequest(_message.Message):
     __slots__ = ("collection", "start_time", "end_time")

@@ -74,6 +74,16 @@ class CuratorServiceStub:
                 request_serializer=curator_dot_v1_dot_curator__service__pb2.GetBiasReportRequest.SerializeToString,
                 response_deserializer=curator_dot_v1_dot_curator__service__pb2.BiasReport.FromString,
                 _registered_method=True)
+        self.ListDecisions = channel.unary_unary(
+                '/curator.v1.CuratorService/ListDecisions',
+                request_serializer=curator_dot_v1_dot_curator__service__pb2.ListDecisionsRequest.SerializeToString,
+                response_deserializer=curator_dot_v1_dot_curator__service__pb2.ListDecisionsResponse.FromString,
+                _registered_method=True)
+        self.ReviewDecision = channel.unary_unary(
+                '/curator.v1.CuratorService/ReviewDecision',
+                request_serializer=curator_dot_v1_dot_curator__service__pb2.ReviewDecisionRequest.SerializeToString,
+                response_deserializer=curator_dot_v1_dot_curator__service__pb2.LoggedDecision.FromString,
+                _registered_method=True)
 
 
 class CuratorServiceServicer:
@@ -137,6 +147,23 @@ class CuratorServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListDecisions(self, request, context):
+        """Logged decisions, newest first, with their samples and the kept samples their reasons matched.
+        Every filter that is set must hold; page with next_page_token.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReviewDecision(self, request, context):
+        """A person's approve / reject of a pending REVIEW decision. Approving admits the sample into
+        the collection's indexes as if it had been kept; every review is logged with who and when.
+        FAILED_PRECONDITION when the decision is not a pending REVIEW (e.g. already reviewed).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CuratorServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -179,6 +206,16 @@ def add_CuratorServiceServicer_to_server(servicer, server):
                     servicer.GetBiasReport,
                     request_deserializer=curator_dot_v1_dot_curator__service__pb2.GetBiasReportRequest.FromString,
                     response_serializer=curator_dot_v1_dot_curator__service__pb2.BiasReport.SerializeToString,
+            ),
+            'ListDecisions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListDecisions,
+                    request_deserializer=curator_dot_v1_dot_curator__service__pb2.ListDecisionsRequest.FromString,
+                    response_serializer=curator_dot_v1_dot_curator__service__pb2.ListDecisionsResponse.SerializeToString,
+            ),
+            'ReviewDecision': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReviewDecision,
+                    request_deserializer=curator_dot_v1_dot_curator__service__pb2.ReviewDecisionRequest.FromString,
+                    response_serializer=curator_dot_v1_dot_curator__service__pb2.LoggedDecision.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -397,6 +434,60 @@ class CuratorService:
             '/curator.v1.CuratorService/GetBiasReport',
             curator_dot_v1_dot_curator__service__pb2.GetBiasReportRequest.SerializeToString,
             curator_dot_v1_dot_curator__service__pb2.BiasReport.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListDecisions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/curator.v1.CuratorService/ListDecisions',
+            curator_dot_v1_dot_curator__service__pb2.ListDecisionsRequest.SerializeToString,
+            curator_dot_v1_dot_curator__service__pb2.ListDecisionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReviewDecision(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/curator.v1.CuratorService/ReviewDecision',
+            curator_dot_v1_dot_curator__service__pb2.ReviewDecisionRequest.SerializeToString,
+            curator_dot_v1_dot_curator__service__pb2.LoggedDecision.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,1 @@
+"""What operators watch: Prometheus metrics (the web dashboard lives in curator.web)."""
