@@ -1,4 +1,4 @@
-"""Curator's decision queries and the human review: approving admits, and it all survives a restart."""
+"""Curator (curator/service.py): decision queries and the human review; approving admits, and it survives restarts."""
 
 from __future__ import annotations
 
