@@ -1,4 +1,4 @@
-"""Curator (curator/service.py): decision queries and the human review; approving admits, and it survives restarts."""
+"""Curator (curator/service.py): decision queries and reviews; an approval admits and survives restarts."""
 
 from __future__ import annotations
 
