@@ -10,6 +10,8 @@ the near-duplicate review band, and an exact copy is an exact duplicate.
 from __future__ import annotations
 
 import os
+import socket
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -246,7 +248,21 @@ def start_server(data_dir: Path, tokens: dict[str, str] | None = None) -> Runnin
     running = start(settings, Curator(settings, checks=checks_with(FakeEncoder(), settings)))
     assert running.ready.wait(10) and not running.warm_up_errors
     assert running.http_port
+    _wait_listening(running.http_port)
     return running
+
+
+def _wait_listening(port: int) -> None:
+    """start() returns once the dashboard's socket is bound; uvicorn listens on it a moment later."""
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def sample(sample_id: str, fields: dict[str, Any], metadata: dict[str, str]) -> SampleInput:
