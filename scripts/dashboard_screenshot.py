@@ -91,10 +91,11 @@ def mention_rich(records: list[dict[str, str]], rng: random.Random) -> list[dict
 
     lexicon = load_lexicon(None)
     rng.shuffle(records)
-    naming, others = [], []
+    naming: list[dict[str, str]] = []
+    others: list[dict[str, str]] = []
     for r in records:
         (naming if analyse(" ".join(r.values()), lexicon).mentions else others).append(r)
-    out = []
+    out: list[dict[str, str]] = []
     while naming or others:
         source = naming if naming and (len(out) % 3 == 0 or not others) else others
         out.append(source.pop())
