@@ -6,6 +6,7 @@ import logging
 import signal
 import socket
 import threading
+import time
 from concurrent import futures
 from dataclasses import dataclass, field
 from typing import Any
@@ -86,6 +87,13 @@ def start_http(settings: Settings, curator: Curator, ready: threading.Event) -> 
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="curator-http", daemon=True)
     thread.start()
+    # Return only once uvicorn accepts connections, so a caller may connect at once.
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            raise RuntimeError(f"the dashboard on {settings.http.host}:{port} did not start")
+        time.sleep(0.01)
     log.info("dashboard and /metrics on http://%s:%d/", settings.http.host, port)
     return HttpServer(server, port, thread)
 

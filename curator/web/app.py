@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -60,6 +61,11 @@ log = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
 COOKIE = "curator_token"
+# Chart.js sets canvas sizes through style attributes, hence 'unsafe-inline' for styles only.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
 _PUBLIC_PATHS = ("/healthz", "/login", "/static/")
 _STATUS = {
     InvalidArgument: 400,
@@ -101,15 +107,18 @@ def create_app(curator: Curator, ready: Callable[[], bool] = lambda: True) -> St
         return HTMLResponse(page)
 
     def login_page(request: Request) -> Response:
-        page = templates.get_template("login.html").render(error=request.query_params.get("error"))
+        page = templates.get_template("login.html").render(
+            error=request.query_params.get("error"), next=_local(request.query_params.get("next"))
+        )
         return HTMLResponse(page)
 
     async def login(request: Request) -> Response:
         form = await request.form()
         token = str(form.get("token", "")).strip()
+        target = _local(str(form.get("next", "") or request.query_params.get("next", "")))
         if settings.auth.who(token) is None:
-            return RedirectResponse("/login?error=unknown+token", status_code=303)
-        response = RedirectResponse("/", status_code=303)
+            return RedirectResponse(f"/login?error=unknown+token&next={quote(target)}", status_code=303)
+        response = RedirectResponse(target, status_code=303)
         response.set_cookie(
             COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https"
         )
@@ -221,7 +230,9 @@ def create_app(curator: Curator, ready: Callable[[], bool] = lambda: True) -> St
         reviewer = caller(request) or str(body.get("reviewer", ""))
         note = str(body.get("note", ""))
         record = await run_in_threadpool(curator.review_decision, int(raw), action, reviewer, note)
-        return _JSON({"decision": record_json(record, {})})
+        wanted = [r.matched_id for r in record.decision.reasons if r.matched_id]
+        matched = await run_in_threadpool(curator.store.kept_samples, record.collection, wanted)
+        return _JSON({"decision": record_json(record, matched)})
 
     def metrics_endpoint(request: Request) -> Response:
         return Response(metrics.exposition(), media_type=metrics.CONTENT_TYPE)
@@ -247,9 +258,29 @@ def create_app(curator: Curator, ready: Callable[[], bool] = lambda: True) -> St
     ]
     return Starlette(
         routes=routes,
-        middleware=[Middleware(_AuthMiddleware, curator=curator)],
+        middleware=[Middleware(_SecurityHeaders), Middleware(_AuthMiddleware, curator=curator)],
         exception_handlers={CuratorError: _error},  # type: ignore[dict-item]
     )
+
+
+def _local(target: str | None) -> str:
+    """Where to go after sign-in: a path on this server only (never an open redirect)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+class _SecurityHeaders(BaseHTTPMiddleware):
+    """Nothing but this server's own scripts, styles and images; no framing; no MIME sniffing."""
+
+    async def dispatch(
+        self, request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
 
 
 class _AuthMiddleware(BaseHTTPMiddleware):
@@ -275,7 +306,8 @@ class _AuthMiddleware(BaseHTTPMiddleware):
                     status_code=401,
                     headers={"WWW-Authenticate": "Bearer"},
                 )
-            return RedirectResponse("/login", status_code=303)
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
         request.scope["curator.caller"] = who
         return await call_next(request)
 

@@ -80,6 +80,7 @@ def test_decisions_show_the_matched_sample_and_a_review_changes_the_counts(
     )
     assert done.status_code == 200, done.text
     assert done.json()["decision"]["review"]["reviewer"] == "carol"
+    assert done.json()["decision"]["matched"]["a"]["text"] == BASE
     stats = client.get("/api/stats", params={"collection": "c"}).json()
     assert stats["reviews"] == {"pending": 0, "approved": 1, "rejected": 0}
     assert curator.stats(StatsQuery(collection="c")).reviews.approved == 1
@@ -116,8 +117,11 @@ def test_bad_input_is_a_400_naming_the_field(client: TestClient) -> None:
     assert client.get("/api/decisions", params={"collection": "nope"}).status_code == 400
 
 
-def test_metrics_and_health(client: TestClient) -> None:
-    text = client.get("/metrics").text
+def test_metrics_health_and_security_headers(client: TestClient) -> None:
+    response = client.get("/metrics")
+    assert "default-src 'self'" in response.headers["content-security-policy"]
+    assert response.headers["x-content-type-options"] == "nosniff"
+    text = response.text
     assert 'curator_decisions_total{collection="c",generator="g1",verdict="keep"}' in text
     assert client.get("/healthz").json() == {"status": "ok"}
 
@@ -131,13 +135,19 @@ def test_with_tokens_everything_but_health_needs_one_and_reviews_are_logged_unde
         assert client.get("/api/stats").status_code == 401
         assert client.get("/metrics").status_code == 401
         assert client.get("/healthz").status_code == 200
-        page = client.get("/", follow_redirects=False)
-        assert page.status_code == 303 and page.headers["location"] == "/login"
+        page = client.get("/?collection=c", follow_redirects=False)
+        assert page.status_code == 303 and page.headers["location"] == "/login?next=/%3Fcollection%3Dc"
+        assert 'name="next" value="/?collection=c"' in client.get(page.headers["location"]).text
         wrong = client.post("/login", data={"token": "nope"}, follow_redirects=False)
         assert wrong.headers["location"].startswith("/login?error=")
         assert client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
-        signed_in = client.post("/login", data={"token": TOKEN}, follow_redirects=False)
+        signed_in = client.post(
+            "/login", data={"token": TOKEN, "next": "/?collection=c"}, follow_redirects=False
+        )
         assert signed_in.status_code == 303 and "httponly" in signed_in.headers["set-cookie"].lower()
+        assert signed_in.headers["location"] == "/?collection=c"
+        evil = client.post("/login", data={"token": TOKEN, "next": "//evil.example/"}, follow_redirects=False)
+        assert evil.headers["location"] == "/"
         assert client.get("/api/me").json()["user"] == "alice"
         [pending] = client.get("/api/decisions", params={"review_state": "pending"}).json()["decisions"]
         done = client.post(

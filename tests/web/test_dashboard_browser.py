@@ -171,7 +171,9 @@ def test_bucket_selector_redraws_the_rejection_chart_per_bucket(seeded: Seeded, 
     open_dashboard(page, seeded.base_url + "/")
     for seconds in ("60", "3600", "86400"):
         page.page.get_by_test_id("bucket-select").select_option(seconds)
-        page.page.wait_for_function(f"curatorDashboard.state.stats.bucket_seconds === {seconds}")
+        page.page.wait_for_function(
+            "s => curatorDashboard.state.stats.bucket_seconds === s", arg=int(seconds)
+        )
         stats = get_json(seeded, f"/api/stats?collection=web&bucket_seconds={seconds}")
         drawn = chart(page, "chart-rejection")
         assert drawn is not None
@@ -413,7 +415,7 @@ def test_with_tokens_the_page_needs_sign_in_and_reviews_are_logged_under_the_tok
     assert get_json(seeded, "/api/me", token=TOKEN)["user"] == "alice"
 
     ui.goto(seeded.base_url + "/")
-    assert ui.url == seeded.base_url + "/login"
+    assert ui.url == seeded.base_url + "/login?next=/"
     ui.get_by_test_id("login-token").fill("not-a-token-of-ours")
     ui.get_by_test_id("login-submit").click()
     ui.get_by_test_id("login-error").wait_for()
@@ -437,8 +439,8 @@ def test_with_tokens_the_page_needs_sign_in_and_reviews_are_logged_under_the_tok
 
     ui.get_by_test_id("sign-out").click()
     ui.wait_for_url(seeded.base_url + "/login")
-    ui.goto(seeded.base_url + "/")
-    assert ui.url == seeded.base_url + "/login"
+    ui.goto(seeded.base_url + "/?collection=web")
+    assert ui.url == seeded.base_url + "/login?next=/%3Fcollection%3Dweb"
 
 
 # ---------------------------------------------------------------- refresh, collections, empty states
