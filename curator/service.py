@@ -19,6 +19,7 @@ from curator.checks import default_checks
 from curator.checks.base import Check, IndexedCheck, Item
 from curator.domain.decision import Decision
 from curator.domain.policy import Policy, resolve_policy
+from curator.domain.reasons import ReasonCode
 from curator.domain.review import MAX_NOTE_CHARS, MAX_REVIEWER_CHARS, Review, ReviewAction, ReviewState
 from curator.domain.sample import Sample
 from curator.domain.validation import SampleInput, validate_batch
@@ -202,7 +203,13 @@ class Curator:
             valid, state, record.policy, record.policy_version, dry_run=dry_run, score_all=score_all
         )
         if not dry_run:
-            logged = [LoggedDecision(d, s.metadata, s) for d, s in zip(decisions, valid, strict=True)]
+            # A retry of a kept sample (ALREADY_KEPT) is in the log already: logging it again would
+            # count it twice.
+            logged = [
+                LoggedDecision(d, s.metadata, s)
+                for d, s in zip(decisions, valid, strict=True)
+                if not any(r.code is ReasonCode.ALREADY_KEPT for r in d.reasons)
+            ]
             self.store.record_decisions(collection, logged, datetime.now(UTC))
             metrics.observe_decisions(collection, logged)
         metrics.REQUEST_SAMPLES.observe(len(valid))

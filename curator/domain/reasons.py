@@ -31,9 +31,15 @@ class ReasonCode(StrEnum):
     UNSUPPORTED_CLAIM = "UNSUPPORTED_CLAIM"
     HALLUCINATION = "HALLUCINATION"
     LOW_QUALITY = "LOW_QUALITY"
+    # raised by the pipeline itself, always as a flag
+    ALREADY_KEPT = "ALREADY_KEPT"
 
 
 DESCRIPTIONS: dict[ReasonCode, str] = {
+    ReasonCode.ALREADY_KEPT: (
+        "The collection already kept this sample: same id, same normalised content (a client retry)."
+        " The verdict is KEEP again; the sample is neither admitted nor logged a second time."
+    ),
     ReasonCode.EMPTY: "The sample's content is empty after normalisation (whitespace only).",
     ReasonCode.EXACT_DUPLICATE: (
         "After normalisation (NFKC, case folding, whitespace folding), the dedup key text equals"

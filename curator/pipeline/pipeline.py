@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from curator.checks.base import Check, CheckContext, IndexedCheck, Item
 from curator.domain.decision import Action, Annotation, Decision, Reason, Verdict
 from curator.domain.policy import Policy, reasons_for
+from curator.domain.reasons import ReasonCode
 from curator.domain.sample import Sample
 from curator.observability import metrics
 from curator.state.collection import CollectionState
@@ -49,8 +50,51 @@ class Pipeline:
         dry_run: bool = False,
         score_all: bool = False,
     ) -> list[Decision]:
-        """Decide every sample; unless ``dry_run``, admit the kept ones durably before returning."""
-        items = [Item.build(s, i, policy.dedup_key) for i, s in enumerate(samples)]
+        """Decide every sample; unless ``dry_run``, admit the kept ones durably before returning.
+
+        A sample the collection already kept under the same id (a client's retry) gets KEEP
+        again with an ALREADY_KEPT flag, and is not evaluated or admitted a second time.
+        """
+        all_items = [Item.build(s, i, policy.dedup_key) for i, s in enumerate(samples)]
+        resent = self._resent(all_items, state, policy, policy_version)
+        items = [it for it in all_items if it.position not in resent]
+        decisions = self._run(items, state, policy, policy_version, dry_run, score_all)
+        if not resent:
+            return decisions
+        by_position = {it.position: d for it, d in zip(items, decisions, strict=True)}
+        return [by_position.get(i) or resent[i] for i in range(len(all_items))]
+
+    def _resent(
+        self, items: list[Item], state: CollectionState, policy: Policy, policy_version: int
+    ) -> dict[int, Decision]:
+        """KEEP decisions for the items the collection already kept under their own id."""
+        check = next((c for c in self.indexed if c.recognises_resends), None)
+        if check is None or not items:
+            return {}
+        with state.lock:
+            kept = check.kept_as_itself(items, state, policy.check(check.name))
+        message = "already kept under this id with the same content (a retry?): not admitted again"
+        return {
+            it.position: Decision(
+                it.sample.id,
+                Verdict.KEEP,
+                [Reason(ReasonCode.ALREADY_KEPT, check.name, message, 1.0, 1.0, Action.FLAG, it.sample.id)],
+                {},
+                policy_version,
+            )
+            for it, again in zip(items, kept, strict=True)
+            if again
+        }
+
+    def _run(
+        self,
+        items: list[Item],
+        state: CollectionState,
+        policy: Policy,
+        policy_version: int,
+        dry_run: bool,
+        score_all: bool,
+    ) -> list[Decision]:
         for _ in range(OPTIMISTIC_ATTEMPTS):
             seen = state.version
             outcome = self._evaluate(items, state, policy, policy_version, score_all)
