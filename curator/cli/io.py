@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -248,19 +249,30 @@ def _stringify(value: Any) -> str:
 
 
 class JsonlWriter:
-    """Appends JSON lines to a file (created or truncated), buffered."""
+    """Appends JSON lines to a file (created or truncated), buffered, but flushed at least every
+    ``flush_seconds`` while lines keep coming, so `tail -f` follows a slow run."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, flush_seconds: float = 1.0) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._f = path.open("wb", buffering=1 << 16)
+        self._flush_seconds = flush_seconds
+        self._flushed_at = time.monotonic()
 
     def write_raw(self, line: bytes) -> None:
         self._f.write(line)
         self._f.write(b"\n")
+        self._maybe_flush()
 
     def write(self, obj: Any) -> None:
         self._f.write(orjson.dumps(obj, option=orjson.OPT_APPEND_NEWLINE))
+        self._maybe_flush()
+
+    def _maybe_flush(self) -> None:
+        now = time.monotonic()
+        if now - self._flushed_at >= self._flush_seconds:
+            self._f.flush()
+            self._flushed_at = now
 
     def close(self) -> None:
         self._f.close()

@@ -247,3 +247,17 @@ def test_bar_resolves_eighths_of_a_cell() -> None:
     assert bar(0.5, 4) == "██  "
     assert bar(1 / 32, 4) == "▏   "
     assert bar(2.0, 2) == "██"
+
+
+def test_jsonl_writer_flushes_while_lines_keep_coming(tmp_path: Path) -> None:
+    """A slow run's decisions file grows as it goes (so `tail -f` works), not only at close."""
+    path = tmp_path / "d.jsonl"
+    writer = JsonlWriter(path, flush_seconds=0.0)
+    writer.write({"id": "a"})
+    assert path.read_bytes() == b'{"id":"a"}\n'
+    lazy = JsonlWriter(tmp_path / "lazy.jsonl", flush_seconds=3600)
+    lazy.write({"id": "a"})
+    assert (tmp_path / "lazy.jsonl").read_bytes() == b""
+    lazy.close()
+    writer.close()
+    assert (tmp_path / "lazy.jsonl").read_bytes() == b'{"id":"a"}\n'
