@@ -82,10 +82,12 @@ from curator.quality.train import (  # noqa: E402
     no_context_matrix,
     out_of_fold,
     predict,
+    predict_linear,
     qa_examples,
     qa_split,
     stratified_folds,
     train_fasttext,
+    train_linear,
 )
 from curator.settings import EmbeddingSettings  # noqa: E402
 
@@ -137,16 +139,33 @@ def best_threshold(scores: np.ndarray, labels: np.ndarray) -> float:
 # ---------------------------------------------------------------- halueval_general (5-fold CV)
 
 
-def general_cv(data: Path, config: TrainConfig, models: QualityModels) -> dict[str, Any]:
-    """Nested: each outer fold runs the training procedure (inner out-of-fold calibration) on the rest."""
+def general_cv(data: Path, config: TrainConfig, models: QualityModels, draws: int = 1) -> dict[str, Any]:
+    """Nested: each outer fold runs the training procedure (inner out-of-fold calibration) on the rest.
+    With ``draws`` > 1 the whole cross-validation is repeated on other random fold assignments and
+    their AUROCs are reported too: one draw's AUROC moves by about 0.005 with the folds alone."""
+    started = time.perf_counter()
+    result = _general_cv(data, config, models, config.seed + 1000)
+    if draws > 1:
+        others = [_general_cv(data, config, models, config.seed + 1000 + k)["auroc"] for k in range(1, draws)]
+        every = [result["auroc"], *others]
+        result["auroc_by_fold_draw"] = every
+        result["auroc_mean_over_fold_draws"] = r4(statistics.mean(every))
+        # One draw can land above the target by luck of the folds; the verdict is the mean's.
+        result["pass"] = statistics.mean(every) >= 0.70
+    result["seconds"] = round(time.perf_counter() - started, 1)
+    return result
+
+
+def _general_cv(data: Path, config: TrainConfig, models: QualityModels, fold_seed: int) -> dict[str, Any]:
     started = time.perf_counter()
     examples = load_general(data)
     heuristics = models.heuristics
     mask = IdentityMask.load(models.model_dir / "identity_terms.json")
     labels = np.array([e.label == "hallucinated" for e in examples])
-    folds = stratified_folds([e.label for e in examples], config.folds, config.seed + 1000)
+    folds = stratified_folds([e.label for e in examples], config.folds, fold_seed)
     scores = np.zeros(len(examples))
     classifier_only = np.zeros(len(examples))
+    linear_only = np.zeros(len(examples))
     tuned = np.zeros(len(examples), dtype=bool)
     thresholds = []
     for f, test in enumerate(folds):
@@ -155,18 +174,20 @@ def general_cv(data: Path, config: TrainConfig, models: QualityModels) -> dict[s
         inner = dataclasses.replace(config, seed=config.seed + 10 * (f + 1))
         oof = out_of_fold(train, inner, mask, with_quality=False)
         y_in = np.array([e.label == "hallucinated" for e in oof.examples])
-        x_in = no_context_matrix(oof.examples, oof.hallucination, heuristics)
+        x_in = no_context_matrix(oof.examples, oof.hallucination, oof.linear, heuristics)
         cal = Logistic.fit_signed(x_in, y_in.astype(float), NO_CONTEXT_FEATURES, SIGNS, l2=1.0)
         threshold = best_threshold(cal.predict(x_in), y_in)
         thresholds.append(threshold)
         model = train_fasttext(train, inner, mask)
         tests = [examples[i] for i in test]
         probs = predict(model, tests, mask)
-        h = cal.predict(no_context_matrix(tests, probs, heuristics))
+        linear = predict_linear(train_linear(train, inner, mask), tests, mask)
+        h = cal.predict(no_context_matrix(tests, probs, linear, heuristics))
         wrong = np.array([bool(find_errors(e.response, e.prompt)) for e in tests])
         h = np.where(wrong, noisy_or_array(h, ARITHMETIC_ERROR_PROBABILITY), h)
         scores[test] = h
         classifier_only[test] = [classifier_logit(p) for p in probs]
+        linear_only[test] = linear
         tuned[test] = h >= threshold
     responses = [e.response for e in examples]
     prompts = [e.prompt for e in examples]
@@ -178,9 +199,12 @@ def general_cv(data: Path, config: TrainConfig, models: QualityModels) -> dict[s
         "samples": len(examples),
         "hallucinated": int(labels.sum()),
         "folds": config.folds,
+        "fold_seed": fold_seed,
         "auroc": r4(auc),
         "classifier_only_auroc": r4(auroc(classifier_only, labels)),
+        "tfidf_model_only_auroc": r4(auroc(linear_only, labels)),
         "balanced_accuracy_at_0.5": r4(balanced_accuracy(scores, labels, 0.5)),
+        "at_default_thresholds": flag_rates(scores, labels, (0.5, 0.8, 0.95)),
         "balanced_accuracy_at_tuned_threshold": r4((tpr + tnr) / 2),
         "tuned_thresholds": [r4(t) for t in thresholds],
         "baselines": {
@@ -191,6 +215,19 @@ def general_cv(data: Path, config: TrainConfig, models: QualityModels) -> dict[s
         "pass": auc >= 0.70,
         "seconds": round(time.perf_counter() - started, 1),
     }
+
+
+def flag_rates(scores: np.ndarray, labels: np.ndarray, thresholds: Sequence[float]) -> dict[str, Any]:
+    """Samples with ``hallucination`` at or above each threshold: how many, and precision / recall."""
+    out = {}
+    for t in thresholds:
+        hit = scores >= t
+        out[f"hallucination>={t}"] = {
+            "flagged": int(hit.sum()),
+            "precision": r4(labels[hit].mean()) if hit.any() else None,
+            "recall": r4(hit[labels == 1].mean()),
+        }
+    return out
 
 
 def noisy_or_array(p: np.ndarray, prior: float) -> np.ndarray:
@@ -265,6 +302,11 @@ def qa(data: Path, config: TrainConfig, models: QualityModels, embedder: Embedde
         "auroc": r4(auc),
         "balanced_accuracy_at_0.5": r4(balanced_accuracy(hallucination, labels, 0.5)),
         "grounding_auroc": r4(auroc(1 - grounding, labels)),
+        "unsupported_claim_grounding<=0.2": {
+            "flagged": int((grounding <= 0.2).sum()),
+            "precision": r4(labels[grounding <= 0.2].mean()) if (grounding <= 0.2).any() else None,
+            "recall": r4((grounding <= 0.2)[labels == 1].mean()),
+        },
         "at_default_thresholds": {
             f"hallucination>={t}": {
                 "flagged": int((hallucination >= t).sum()),
@@ -545,7 +587,8 @@ def cost(data: Path, models: QualityModels, embedder: Embedder, repeat: int) -> 
     models.load()
     heuristics, hallucination = HeuristicsCheck(models), HallucinationCheck(embedder, models)
     timings: dict[str, list[float]] = {"heuristics": [], "hallucination": [], "total": []}
-    for _ in range(repeat):
+    flagged: Counter[str] = Counter()
+    for n_pass in range(repeat):
         items = [Item.build(s, i, DedupKey.SAMPLE) for i, s in enumerate(samples)]
         ctx = CheckContext(CheckPolicy(), None, ())  # type: ignore[arg-type]
         gc.collect()
@@ -554,8 +597,14 @@ def cost(data: Path, models: QualityModels, embedder: Embedder, repeat: int) -> 
             batch = items[start : start + 1000]
             for name, check in (("heuristics", heuristics), ("hallucination", hallucination)):
                 t = time.perf_counter()
-                check.evaluate_batch(batch, ctx)
+                results = check.evaluate_batch(batch, ctx)
                 spent[name] += time.perf_counter() - t
+                if name == "hallucination" and n_pass == 0:
+                    for result in results:
+                        h, q = result.scores.get("hallucination"), result.scores.get("quality")
+                        flagged["hallucination>=0.8 (review)"] += h is not None and h >= 0.8
+                        flagged["hallucination>=0.95 (drop)"] += h is not None and h >= 0.95
+                        flagged["quality<=0.05 (review)"] += q is not None and q <= 0.05
         for name, seconds in spent.items():
             timings[name].append(1000 * seconds / len(items))
         timings["total"].append(sum(1000 * s / len(items) for s in spent.values()))
@@ -570,6 +619,7 @@ def cost(data: Path, models: QualityModels, embedder: Embedder, repeat: int) -> 
         "target_ms": 1.0,
         "pass": median["total"] <= 1.0,
         "note": "heuristics check + hallucination check (fastText) on samples without context; one CPU",
+        "alpaca_flagged_by_hallucination_check": dict(flagged),
     }
 
 
@@ -582,6 +632,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--out", type=Path)
     parser.add_argument("--sections", default="general,qa,rules,groups,cost")
     parser.add_argument("--repeat", type=int, default=3, help="cost: timed passes over alpaca_5000")
+    parser.add_argument(
+        "--fold-draws", type=int, default=5, help="general: cross-validations on different fold assignments"
+    )
     args = parser.parse_args(argv)
     sections = set(args.sections.split(","))
     config = TrainConfig(data_dir=args.data)
@@ -599,7 +652,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         if "qa" in sections:
             emit(qa(args.data, config, models, embedder), out)
         if "general" in sections:
-            emit(general_cv(args.data, config, models), out)
+            emit(general_cv(args.data, config, models, args.fold_draws), out)
     finally:
         if out is not None:
             out.close()

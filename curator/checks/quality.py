@@ -2,15 +2,17 @@
 
 Three checks, cheapest first:
 
-* ``heuristics`` (cost 30): the rules of :mod:`curator.quality.rules`, one score and one reason
-  code each (EMPTY_RESPONSE, TOO_SHORT, ..., ARITHMETIC_ERROR). Pure Python, no model.
+* ``heuristics`` (cost 30, on by default): the rules of :mod:`curator.quality.rules`, one score and
+  one reason code each (EMPTY_RESPONSE, TOO_SHORT, ..., ARITHMETIC_ERROR). Pure Python, no model.
 * ``grounding`` (cost 90): for samples that carry ``context``, what the response says that the
   context does not support (UNSUPPORTED_CLAIM, score ``grounding``). Embeds sentences with the
   process's shared embedder, so its model calls batch with the semantic check's.
-* ``hallucination`` (cost 95): the fastText classifier, combined with grounding (when there is
-  context) and the arithmetic check into ``hallucination`` and ``quality`` probabilities
-  (HALLUCINATION, LOW_QUALITY). It runs after grounding because it reads grounding's features;
-  grounding does no work on samples without context, so nothing is spent before it can drop.
+* ``hallucination`` (cost 95): the fastText classifier and the TF-IDF model, combined with
+  grounding (when there is context) and the arithmetic check into ``hallucination`` and
+  ``quality`` probabilities (HALLUCINATION, LOW_QUALITY). It runs after grounding because it
+  reads grounding's features; grounding does no work on samples without context, so nothing is
+  spent before it can drop.
+  ``grounding`` and ``hallucination`` are opt-in (a policy names them).
 
 See docs/quality.md for thresholds, defaults and how each score is made.
 """
@@ -51,9 +53,10 @@ HEURISTICS_FEATURE = "heuristics"
 
 
 def _warm(load: Callable[[], object]) -> None:
-    """Load now if the artefacts are there. The checks are opt-in, so a server whose policies never
-    enable them must start without models/quality; a collection that enables them fails on its
-    first request instead, with the command that builds the models."""
+    """Load now if the artefacts are there. A server whose policies never enable these checks must
+    start without models/quality (they ship with the repository, but a model directory may be set
+    elsewhere); a collection that runs them fails on its first request instead, with the command
+    that builds the models."""
     try:
         load()
     except ModelMissing as err:
@@ -89,7 +92,10 @@ def _rule(
 
 class HeuristicsCheck(Check):
     name = "heuristics"
-    enabled_by_default = False  # opt-in until the defaults are validated on more data (docs/quality.md)
+    # On by default: every rule that fires on the 8,506 real answers of ../shared/data was hand-labelled
+    # (precision >= 0.97 on alpaca_5000; docs/quality.md). DROP only for the two rules that held up on
+    # every dataset (EMPTY_RESPONSE, REFUSAL); the rest send to review.
+    enabled_by_default = True
     cost = 30
     rules = (
         _rule(ReasonCode.EMPTY_RESPONSE, "empty_response", 1.0, Action.DROP, "no response: {detail}"),
@@ -113,8 +119,9 @@ class HeuristicsCheck(Check):
             high=1e6,
         ),
         # Unfilled slots ("[Your Name]") score 0.5: recorded, not acted on unless a policy sets
-        # review_threshold = 0.5 (see docs/quality.md).
-        _rule(ReasonCode.PLACEHOLDER, "placeholder", 1.0, Action.DROP, "template residue: {detail}"),
+        # review_threshold = 0.5 (see docs/quality.md). Review, not drop: 2 of 9 firings on
+        # halueval_general were false before the rule was fixed (a CSS selector, a UI mock-up).
+        _rule(ReasonCode.PLACEHOLDER, "placeholder", 1.0, Action.REVIEW, "template residue: {detail}"),
         _rule(
             ReasonCode.UNREACHABLE_REFERENCE,
             "unreachable_reference",
@@ -129,11 +136,13 @@ class HeuristicsCheck(Check):
             Action.REVIEW,
             "language mismatch: {detail}",
         ),
+        # Review, not drop: 2 of 5 firings outside alpaca were false before the parser learnt to skip
+        # refuted hypotheses and notation such as "Q:1/4=68".
         _rule(
             ReasonCode.ARITHMETIC_ERROR,
             "arithmetic_errors",
             1.0,
-            Action.DROP,
+            Action.REVIEW,
             "wrong arithmetic: {detail}",
             high=1e6,
         ),
@@ -197,7 +206,9 @@ def _question(sample: Sample) -> str:
 
 class GroundingCheck(_GroundingUser, Check):
     name = "grounding"
-    enabled_by_default = False  # opt-in until the defaults are validated on more data (docs/quality.md)
+    # Opt-in: precise on HaluEval QA, but it flags 14 of 20 expert-written summaries and extractions of
+    # self-instruct (docs/quality.md); its calibration has seen only HaluEval's kind of hallucination.
+    enabled_by_default = False
     cost = 90
     rules = (
         _rule(
@@ -239,7 +250,9 @@ class GroundingCheck(_GroundingUser, Check):
 
 class HallucinationCheck(_GroundingUser, Check):
     name = "hallucination"
-    enabled_by_default = False  # opt-in until the defaults are validated on more data (docs/quality.md)
+    # Opt-in: without context its precision at the review threshold is 0.67 (9 flagged) on
+    # halueval_general by cross-validation, and LOW_QUALITY has no labelled evaluation.
+    enabled_by_default = False
     cost = 95
     rules = (
         _rule(
@@ -283,9 +296,13 @@ class HallucinationCheck(_GroundingUser, Check):
             return results
         cal = self.models.calibration
         pairs = [(_question(items[k].sample), items[k].sample.response) for k in todo]
-        p_hallucination = self.models.hallucination.predict(pairs)
-        p_quality = self.models.quality.predict(pairs)
+        texts = self.models.hallucination.texts(pairs)  # one input line per pair, for all three models
+        p_hallucination = self.models.hallucination.predict_texts(texts)
+        p_quality = self.models.quality.predict_texts(texts)
         reports = self.grounding_reports([items[k] for k in todo])
+        linear: np.ndarray | None = None
+        if len(reports) < len(todo):  # the TF-IDF model only speaks where there is no context
+            linear = self.models.linear.decision(texts)
         for row, k in enumerate(todo):
             it = items[k]
             probs = p_hallucination[row]
@@ -300,8 +317,10 @@ class HallucinationCheck(_GroundingUser, Check):
                 grounding = 1.0 - float(cal.grounding.predict(report.vector())[0])
                 signals.append(f"grounding {grounding:.2f} ({report.describe()})")
             else:
-                x = no_context_features(pairs[row][0], pairs[row][1], probs, findings)
+                assert linear is not None
+                x = no_context_features(pairs[row][0], pairs[row][1], probs, float(linear[row]), findings)
                 hallucination = float(cal.hallucination.predict(x)[0])
+                signals.append(f"TF-IDF model {float(1.0 / (1.0 + np.exp(-linear[row]))):.2f}")
                 signals += _named_signals(findings, x)
             arithmetic = findings.get("arithmetic_errors")
             if arithmetic is not None and arithmetic.score >= 1:

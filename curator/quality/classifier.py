@@ -144,8 +144,16 @@ class QualityClassifier:
 
     def predict(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
         """Rows of probabilities in :data:`LABELS` order, one per (prompt, response)."""
-        model = self.load()
-        return predict_texts(model, [fasttext_text(p, r, self.mask) for p, r in pairs])
+        return self.predict_texts(self.texts(pairs))
+
+    def texts(self, pairs: Sequence[tuple[str, str]]) -> list[str]:
+        """The input lines of (prompt, response) pairs, group names masked (shared by both classifiers
+        and the linear model, so a batch builds them once)."""
+        self.load()
+        return [fasttext_text(p, r, self.mask) for p, r in pairs]
+
+    def predict_texts(self, texts: Sequence[str]) -> np.ndarray:
+        return predict_texts(self.load(), texts)
 
 
 def predict_texts(model: Any, texts: Sequence[str]) -> np.ndarray:

@@ -11,7 +11,10 @@ from typing import Any, ClassVar
 from curator.quality.calibration import Logistic
 from curator.quality.classifier import QualityClassifier
 from curator.quality.langid import LanguageIdentifier
+from curator.quality.linear import LinearTextModel
 from curator.quality.rules import Heuristics
+
+LINEAR_FILE = "hallucination_linear.json"
 
 
 class ModelMissing(FileNotFoundError):
@@ -57,6 +60,7 @@ class QualityModels:
         self._lock = threading.Lock()
         self._heuristics: Heuristics | None = None
         self._calibration: Calibration | None = None
+        self._linear: LinearTextModel | None = None
         mask = self.model_dir / "identity_terms.json"
         self.hallucination = QualityClassifier(self.model_dir / "hallucination.ftz", mask)
         self.quality = QualityClassifier(self.model_dir / "quality.ftz", mask)
@@ -81,10 +85,18 @@ class QualityModels:
                 self._calibration = Calibration.load(self._path("calibration.json"))
             return self._calibration
 
+    @property
+    def linear(self) -> LinearTextModel:
+        """The TF-IDF model over the classifiers' input lines (``hallucination_linear.json``)."""
+        with self._lock:
+            if self._linear is None:
+                self._linear = LinearTextModel.load(self._path(LINEAR_FILE))
+            return self._linear
+
     def load(self) -> None:
         """Everything, now (the classifiers too)."""
         self._path("identity_terms.json")
         for classifier in (self.hallucination, self.quality):
             self._path(classifier.path.name)
             classifier.load()
-        _ = self.heuristics, self.calibration
+        _ = self.heuristics, self.calibration, self.linear

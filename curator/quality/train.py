@@ -14,12 +14,14 @@
    The synthetic negatives train only the quality model: without a reference, a changed number
    is invisible to a bag of words, and in cross-validation adding them to the hallucination
    model's data lowered its AUROC on the real labels (0.67 → 0.60 at half a negative per sample).
-3. Calibration (``calibration.json``):
+3. A TF-IDF logistic regression over the same input lines (:mod:`curator.quality.linear`), from
+   halueval_general_dev → ``hallucination_linear.json``.
+4. Calibration (``calibration.json``):
 
-   * without context: a logistic model over the hallucination classifier's logit and the signals of
-     :data:`curator.quality.judgement.NO_CONTEXT_FEATURES`, and Platt scaling of the quality model's
-     P(good), both fitted on out-of-fold predictions (5 folds): no score is calibrated on a
-     prediction of a model that saw the sample;
+   * without context: a logistic model over the hallucination classifier's logit, the TF-IDF
+     model's logit and the signals of :data:`curator.quality.judgement.NO_CONTEXT_FEATURES`, and
+     Platt scaling of the quality model's P(good), both fitted on out-of-fold predictions (5 folds):
+     no score is calibrated on a prediction of a model that saw the sample;
    * with context: logistic models over the grounding features (and the classifier's logit), fitted on
      the *calibration half* of ``halueval_qa_dev.jsonl`` (a seeded half of its 500 questions; the
      benchmark reports the other half).
@@ -49,6 +51,8 @@ from curator.quality.grounding import FEATURES, GroundingScorer
 from curator.quality.judgement import NO_CONTEXT_FEATURES, classifier_logit, no_context_features
 from curator.quality.langid import LanguageIdentifier, write_profiles
 from curator.quality.lexicon import IDENTITY_TERMS
+from curator.quality.linear import LinearTextModel
+from curator.quality.models import LINEAR_FILE
 from curator.quality.rules import Heuristics
 from curator.quality.synth import synthesise
 
@@ -60,6 +64,7 @@ ARITHMETIC_ERROR_PROBABILITY = 0.95
 # What each signal means: +1, more of it means more likely hallucinated; -1, less likely; absent: either.
 SIGNS = {
     "classifier_logit": 1,
+    "linear_logit": 1,
     "self_reference": 1,
     "new_numbers": 1,
     "new_names": 1,
@@ -75,7 +80,14 @@ SIGNS = {
     "support_gain": -1,
     "prompt_echo": 1,
 }
-MODEL_FILES = ("hallucination.ftz", "quality.ftz", "langid.json", "identity_terms.json", "calibration.json")
+MODEL_FILES = (
+    "hallucination.ftz",
+    "quality.ftz",
+    LINEAR_FILE,
+    "langid.json",
+    "identity_terms.json",
+    "calibration.json",
+)
 # HolisticBias axes whose descriptors are masked (body type, "characteristics", "cultural" and the nonce
 # control axis are common adjectives such as "short", "slow" or "tall", left visible).
 IDENTITY_AXES = (
@@ -105,6 +117,8 @@ class TrainConfig:
     bucket: int = 200_000
     min_count: int = 1
     quantize_cutoff: int = 50_000
+    linear_c: float = 0.3  # inverse L2 strength of the TF-IDF model
+    linear_min_df: int = 2  # words in fewer training texts are left out
     qa_calibration_fraction: float = 0.5
 
 
@@ -213,6 +227,20 @@ def predict(model: Any, examples: Sequence[Example], mask: IdentityMask = NO_MAS
     return predict_texts(model, [fasttext_text(e.prompt, e.response, mask) for e in examples])
 
 
+def train_linear(
+    examples: Sequence[Example], config: TrainConfig, mask: IdentityMask = NO_MASK
+) -> LinearTextModel:
+    texts = [fasttext_text(e.prompt, e.response, mask) for e in examples]
+    labels = [e.label == "hallucinated" for e in examples]
+    return LinearTextModel.fit(texts, labels, c=config.linear_c, min_df=config.linear_min_df)
+
+
+def predict_linear(
+    model: LinearTextModel, examples: Sequence[Example], mask: IdentityMask = NO_MASK
+) -> np.ndarray:
+    return model.decision([fasttext_text(e.prompt, e.response, mask) for e in examples])
+
+
 @dataclass(slots=True)
 class OutOfFold:
     """Predictions of both models for every example (and synthetic negatives of each held-out fold)."""
@@ -221,6 +249,7 @@ class OutOfFold:
     hallucination: np.ndarray  # rows: P over LABELS, from the hallucination model
     quality_examples: list[Example]  # real + synthetic, in fold order
     quality: np.ndarray
+    linear: np.ndarray  # the TF-IDF model's logit, one per real example
 
 
 def out_of_fold(
@@ -233,7 +262,7 @@ def out_of_fold(
     """Predictions from models that never saw the sample. ``quality_only`` examples (self-instruct) join
     the quality model's folds only."""
     folds = stratified_folds([e.label for e in examples], config.folds, config.seed)
-    out = OutOfFold([], np.zeros((0, len(LABELS))), [], np.zeros((0, len(LABELS))))
+    out = OutOfFold([], np.zeros((0, len(LABELS))), [], np.zeros((0, len(LABELS))), np.zeros(0))
     for f, test in enumerate(folds):
         held = set(test)
         train = [e for i, e in enumerate(examples) if i not in held]
@@ -241,6 +270,7 @@ def out_of_fold(
         model = train_fasttext(train, config, mask)
         out.examples += tests
         out.hallucination = np.vstack([out.hallucination, predict(model, tests, mask)])
+        out.linear = np.append(out.linear, predict_linear(train_linear(train, config, mask), tests, mask))
         if with_quality:
             extra_train = [e for i, e in enumerate(quality_only) if i % config.folds != f]
             extra_test = [e for i, e in enumerate(quality_only) if i % config.folds == f]
@@ -295,12 +325,14 @@ def write_identity_terms(data_dir: Path, path: Path) -> list[str]:
     return ordered
 
 
-def no_context_matrix(examples: Sequence[Example], probs: np.ndarray, heuristics: Heuristics) -> np.ndarray:
+def no_context_matrix(
+    examples: Sequence[Example], probs: np.ndarray, linear: np.ndarray, heuristics: Heuristics
+) -> np.ndarray:
     findings = heuristic_findings(heuristics, examples)
     return np.vstack(
         [
-            no_context_features(e.prompt, e.response, p, f)
-            for e, p, f in zip(examples, probs, findings, strict=True)
+            no_context_features(e.prompt, e.response, p, lin, f)
+            for e, p, lin, f in zip(examples, probs, linear, findings, strict=True)
         ]
     )
 
@@ -308,7 +340,7 @@ def no_context_matrix(examples: Sequence[Example], probs: np.ndarray, heuristics
 def fit_no_context(oof: OutOfFold, heuristics: Heuristics) -> tuple[Logistic, Logistic]:
     """(hallucination model without context, Platt scaling of the quality model's P(good))."""
     y = np.array([e.label == "hallucinated" for e in oof.examples], dtype=float)
-    x = no_context_matrix(oof.examples, oof.hallucination, heuristics)
+    x = no_context_matrix(oof.examples, oof.hallucination, oof.linear, heuristics)
     hallucination = Logistic.fit_signed(x, y, NO_CONTEXT_FEATURES, SIGNS, l2=1.0)
     good = np.array([e.label == "good" for e in oof.quality_examples], dtype=float)
     quality = platt(oof.quality[:, LABELS.index("good")], good, "p_good")
@@ -378,17 +410,20 @@ def train_quality(
     hall_cal, quality_cal = fit_no_context(oof, heuristics)
     y = np.array([e.label == "hallucinated" for e in oof.examples])
     oof_classifier = auroc(np.array([classifier_logit(p) for p in oof.hallucination]), y)
-    oof_judgement = auroc(hall_cal.predict(no_context_matrix(oof.examples, oof.hallucination, heuristics)), y)
+    oof_linear = auroc(oof.linear, y)
+    x_oof = no_context_matrix(oof.examples, oof.hallucination, oof.linear, heuristics)
+    oof_judgement = auroc(hall_cal.predict(x_oof), y)
     report(
         f"out-of-fold AUROC on halueval_general_dev: classifier {oof_classifier:.4f},"
-        f" judgement {oof_judgement:.4f}"
+        f" TF-IDF model {oof_linear:.4f}, judgement {oof_judgement:.4f}"
     )
 
     model = train_fasttext(examples, config, mask, quantize=True)
     model.save_model(str(out / "hallucination.ftz"))
     quality_examples = with_synthetic([*examples, *extra], config.seed, config.synth_per_sample)
     train_fasttext(quality_examples, config, mask, quantize=True).save_model(str(out / "quality.ftz"))
-    sizes = {name: (out / name).stat().st_size for name in ("hallucination.ftz", "quality.ftz")}
+    train_linear(examples, config, mask).save(out / LINEAR_FILE)
+    sizes = {name: (out / name).stat().st_size for name in ("hallucination.ftz", "quality.ftz", LINEAR_FILE)}
     report(f"classifiers written: {', '.join(f'{k} {v / 1e6:.2f} MB' for k, v in sizes.items())}")
 
     qa = load_qa(config.data_dir)
@@ -420,6 +455,7 @@ def train_quality(
         },
         "out_of_fold_auroc_halueval_general": {
             "classifier": round(oof_classifier, 4),
+            "linear": round(oof_linear, 4),
             "judgement": round(oof_judgement, 4),
         },
         "model_bytes": sizes,

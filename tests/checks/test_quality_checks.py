@@ -78,16 +78,21 @@ def test_cost_order_puts_the_cheap_rules_first_and_the_judgement_after_grounding
     assert (HeuristicsCheck.cost, GroundingCheck.cost, HallucinationCheck.cost) == (30, 90, 95)
 
 
-def test_the_quality_checks_are_opt_in(tmp_path: Path) -> None:
+def test_the_heuristics_are_on_by_default_and_the_model_checks_opt_in(tmp_path: Path) -> None:
     settings = Settings.load(data_dir=tmp_path)
     c = Curator(settings, checks=fake_checks(settings))
     try:
         info = c.create_collection("plain")
-        assert [info.policy.checks[n].enabled for n in QUALITY_CHECKS] == [False, False, False]
+        assert [info.policy.checks[n].enabled for n in QUALITY_CHECKS] == [True, False, False]
+        rules = info.policy.checks["heuristics"].rules
+        drop = sorted(code for code, rule in rules.items() if str(rule.action) == "drop")
+        assert drop == ["EMPTY_RESPONSE", "REFUSAL"]  # every other rule sends to review
         (d,) = c.filter(
-            "plain", [SampleInput(id="r", instruction="Hi?", output="As an AI language model, no.")]
+            "plain",
+            [SampleInput(id="r", instruction="Hi?", output="As an AI language model, no.", context=["Hi."])],
         )
-        assert d.verdict is Verdict.KEEP and "refusal" not in d.scores
+        assert d.verdict is Verdict.DROP and "refusal" in d.scores
+        assert not {"hallucination", "quality", "grounding"} & set(d.scores)
     finally:
         c.close()
 
@@ -135,12 +140,12 @@ def test_a_good_answer_is_kept_with_every_score(curator: Curator) -> None:
         "hallucination",
         "quality",
     } <= set(d.scores)
-    assert d.scores["hallucination"] == pytest.approx(0.0733, abs=1e-4)
-    assert d.scores["quality"] == pytest.approx(0.9267, abs=1e-4)
+    assert d.scores["hallucination"] == pytest.approx(0.1001, abs=1e-4)
+    assert d.scores["quality"] == pytest.approx(0.8999, abs=1e-4)
     assert "grounding" not in d.scores  # no context
 
 
-def test_near_certain_defects_are_dropped_with_their_evidence(curator: Curator) -> None:
+def test_defects_are_dropped_or_reviewed_with_their_evidence(curator: Curator) -> None:
     ds = decide(
         curator,
         SampleInput(
@@ -160,12 +165,16 @@ def test_near_certain_defects_are_dropped_with_their_evidence(curator: Curator) 
     )
     assert reasons(ds["noinput"]) == [
         ("EMPTY_RESPONSE", "drop", 'no response: the response is only "<noinput>"'),
-        ("PLACEHOLDER", "drop", 'template residue: "<noinput>" at 0'),
+        ("PLACEHOLDER", "review", 'template residue: "<noinput>" at 0'),
     ]
     assert reasons(ds["refusal"]) == [("REFUSAL", "drop", 'refusal: "As an AI language model" at 0')]
-    assert reasons(ds["arith"]) == [
-        ("ARITHMETIC_ERROR", "drop", 'wrong arithmetic: "17 × 23 = 392" (17 × 23 = 391)')
-    ]
+    # the rule only reviews; the hallucination check (enabled here) drops it by noisy-OR
+    assert reasons(ds["arith"])[0] == (
+        "ARITHMETIC_ERROR",
+        "review",
+        'wrong arithmetic: "17 × 23 = 392" (17 × 23 = 391)',
+    )
+    assert ds["arith"].verdict is Verdict.DROP and str(ds["arith"].reasons[1].code) == "HALLUCINATION"
 
 
 def test_soft_defects_go_to_review(curator: Curator) -> None:

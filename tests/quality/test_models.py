@@ -40,7 +40,8 @@ def models() -> QualityModels:
 def test_every_artefact_ships_and_the_classifiers_fit_in_10_mb() -> None:
     for name in (*MODEL_FILES, "MODEL_CARD.md", "training_report.json"):
         assert (MODELS / name).is_file(), name
-    assert sum((MODELS / n).stat().st_size for n in ("hallucination.ftz", "quality.ftz")) <= 10 * 1024 * 1024
+    classifiers = ("hallucination.ftz", "quality.ftz", "hallucination_linear.json")
+    assert sum((MODELS / n).stat().st_size for n in classifiers) <= 10 * 1024 * 1024
     assert not list(MODELS.rglob("*.pkl")) and not list(MODELS.rglob("*.pickle"))
 
 
@@ -51,6 +52,11 @@ def test_the_classifiers_load_and_score_the_shipped_way(models: QualityModels) -
     assert np.allclose(hallucination.sum(axis=1), 1.0, atol=1e-4)
     assert hallucination[:, LABELS.index("hallucinated")] == pytest.approx([0.0604, 0.5835], abs=1e-3)
     assert quality[:, LABELS.index("good")] == pytest.approx([0.9725, 0.0718], abs=1e-3)
+
+
+def test_the_tfidf_model_loads_and_ranks_the_ai_disclaimer_higher(models: QualityModels) -> None:
+    logits = models.linear.decision(models.hallucination.texts(PAIRS))
+    assert logits.shape == (2,) and logits[1] > logits[0]
 
 
 def test_predictions_match_fasttexts_own_single_text_predict(models: QualityModels) -> None:
