@@ -13,13 +13,13 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from curator.arrays import GrowableArray
-
 # Small query batches otherwise take a path 16x slower (faiss issue: BLAS only above 20 queries).
 faiss.cvar.distance_compute_blas_threshold = 20
 
 
 class VectorIndex:
+    """The vectors live only inside FAISS (both index kinds store them flat), not in a second copy."""
+
     def __init__(
         self, dimension: int, hnsw_threshold: int = 20_000, hnsw_m: int = 32, ef_search: int = 128
     ) -> None:
@@ -27,7 +27,6 @@ class VectorIndex:
         self.hnsw_threshold = hnsw_threshold
         self.hnsw_m = hnsw_m
         self.ef_search = ef_search
-        self._vectors = GrowableArray((dimension,), np.float32, capacity=1024)
         self._index: faiss.Index = faiss.IndexFlatIP(dimension)
 
     @property
@@ -35,24 +34,30 @@ class VectorIndex:
         return "hnsw" if isinstance(self._index, faiss.IndexHNSWFlat) else "flat"
 
     def __len__(self) -> int:
-        return len(self._vectors)
+        return int(self._index.ntotal)
 
     @property
     def vectors(self) -> np.ndarray:
-        return self._vectors.view
+        """All stored vectors, row = id: a view into FAISS's memory, valid until the next ``add``.
+
+        Copy it before releasing whatever lock keeps ``add`` away (the collection lock).
+        """
+        n = len(self)
+        if not n:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        storage = self._index if self.kind == "flat" else faiss.downcast_index(self._index.storage)
+        return faiss.rev_swig_ptr(storage.get_xb(), n * self.dimension).reshape(n, self.dimension)
 
     def add(self, vectors: np.ndarray) -> None:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        self._vectors.extend(vectors)
+        self._index.add(vectors)
         if self.kind == "flat" and len(self) > self.hnsw_threshold:
             self._switch_to_hnsw()
-        else:
-            self._index.add(vectors)
 
     def _switch_to_hnsw(self) -> None:
         index = faiss.IndexHNSWFlat(self.dimension, self.hnsw_m, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efSearch = self.ef_search
-        index.add(self.vectors)
+        index.add(self.vectors.copy())
         self._index = index
 
     def save(self, path: Path) -> bool:
@@ -67,11 +72,13 @@ class VectorIndex:
         if len(self) or not path.is_file():
             return False
         index = faiss.read_index(str(path))
-        if index.ntotal != len(vectors) or index.d != self.dimension:
+        if (
+            index.ntotal != len(vectors)
+            or index.d != self.dimension
+            or not isinstance(index, faiss.IndexHNSWFlat)
+        ):
             return False
-        if isinstance(index, faiss.IndexHNSW):
-            index.hnsw.efSearch = self.ef_search
-        self._vectors.extend(np.ascontiguousarray(vectors, dtype=np.float32))
+        index.hnsw.efSearch = self.ef_search
         self._index = index
         return True
 
