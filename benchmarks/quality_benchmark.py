@@ -3,16 +3,17 @@
 Run from the repository root (reads ../shared/data; nothing is downloaded)::
 
     .venv/bin/python benchmarks/quality_benchmark.py [--data DIR] [--out results.jsonl]
-        [--sections general,qa,rules,groups,cost]
+        [--sections general,qa,rules,groups,cost] [--fold-draws 5]
 
 One JSON line per section goes to stdout (and to ``--out``):
 
 * ``halueval_general_cv``: ``hallucination`` on halueval_general_dev by 5-fold cross-validation. In
   each fold the whole training procedure of ``curator train quality`` runs on the other four folds
-  (classifier + synthetic negatives, Platt calibration on inner out-of-fold predictions) and scores
+  (fastText classifier and TF-IDF model, calibration on inner out-of-fold predictions) and scores
   the held-out fold. AUROC, balanced accuracy (at 0.5, and at the threshold that maximises it on the
-  training folds' out-of-fold scores), and two baselines: answer length, and token overlap with the
-  query. Target AUROC >= 0.70.
+  training folds' out-of-fold scores), precision at the thresholds, and two baselines: answer length,
+  and token overlap with the query. ``--fold-draws`` repeats the CV on other fold assignments; the
+  verdict is the mean's. Target AUROC >= 0.70.
 * ``halueval_qa``: ``hallucination`` of the shipped models, through the real grounding and
   hallucination checks with the real embedder, on the *evaluation half* of halueval_qa_dev (the
   other half fitted the context calibration); knowledge is the context, the right answer is 0 and
@@ -21,6 +22,8 @@ One JSON line per section goes to stdout (and to ``--out``):
   per-feature AUROCs. Target AUROC >= 0.95 and above both baselines.
 * ``rules_alpaca``: per-rule precision (and recall) on the hand-labelled alpaca_5000 records of
   benchmarks/quality_labels/. Target precision >= 0.9 for every rule that fires.
+* ``rules_other_datasets``: per-rule precision on every firing over self-instruct and HaluEval
+  (benchmarks/quality_labels/other_labels.jsonl), now and when the firings were labelled.
 * ``rules_other_datasets``: the same rules over the answers of self_instruct_user_oriented,
   halueval_general_dev and halueval_qa_dev (both answers), joined with the hand labels of every firing
   (benchmarks/quality_labels/other_labels.jsonl), per rule and dataset, now and when labelled.
