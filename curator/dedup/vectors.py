@@ -9,6 +9,7 @@ Rows are FAISS's sequential ids, which are also the collection's row numbers.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import faiss
 import numpy as np
@@ -45,7 +46,8 @@ class VectorIndex:
         n = len(self)
         if not n:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        storage = self._index if self.kind == "flat" else faiss.downcast_index(self._index.storage)
+        index: Any = self._index  # the SWIG types are not in faiss's stubs
+        storage: Any = index if self.kind == "flat" else faiss.downcast_index(index.storage)
         return faiss.rev_swig_ptr(storage.get_xb(), n * self.dimension).reshape(n, self.dimension)
 
     def add(self, vectors: np.ndarray) -> None:
