@@ -480,6 +480,10 @@ def make_settings(a: argparse.Namespace, data_dir: Path) -> Any:
     }
     if a.threads:
         embeddings["threads"] = a.threads
+    if a.backend != "torch":
+        embeddings["backend"] = a.backend
+    if a.model_path is not None:
+        embeddings["model_path"] = a.model_path
     return Settings.load(
         data_dir=data_dir,
         server={"port": 0, "max_workers": a.max_workers},
@@ -1434,6 +1438,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="encoder batch_size (texts per forward pass)",
     )
     p.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's)")
+    p.add_argument(
+        "--backend",
+        choices=["torch", "onnx"],
+        default=service.backend,
+        help="embedding backend; onnx needs --model-path DIR from `curator models export-onnx --out DIR`",
+    )
+    p.add_argument("--model-path", type=Path, help="embedding model directory (default: the packaged MiniLM)")
     p.add_argument("--max-workers", type=int, default=16, help="gRPC worker threads")
     p.add_argument("--raw-batch-size", type=int, default=32, help="encoder batch_size of the raw encode")
     p.add_argument("--faiss-threads", type=int, help="faiss.omp_set_num_threads (default: faiss's)")
@@ -1486,9 +1497,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     texts = [record_text(r) for r in pool.records[: args.texts]]
     every = [record_text(r) for r in pool.records]
     # The server's Embedder calls load_encoder with the same arguments, so both share this instance.
-    encoder: Any = load_encoder(None, "torch", args.batch_size, args.threads)
-    tokenizer = encoder.model.tokenizer
-    lengths = [len(ids) for ids in tokenizer(every, truncation=False)["input_ids"]]
+    encoder: Any = load_encoder(args.model_path, args.backend, args.batch_size, args.threads)
+    if args.backend == "onnx":  # a `tokenizers` fast tokenizer, truncating at max_seq_length
+        lengths = [len(e.ids) for e in encoder.tokenizer.encode_batch(every)]
+    else:
+        lengths = [len(ids) for ids in encoder.model.tokenizer(every, truncation=False)["input_ids"]]
     token_len = {t: min(n, encoder.max_seq_length) for t, n in zip(every, lengths, strict=True)}
     stages = Stages()
     bench = Bench(args, pool, texts, encoder, token_len, stages)
