@@ -6,11 +6,13 @@ One definition each, so that a decision line written by ``curator filter``,
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 from curator.domain.decision import Annotation, Decision
 from curator.domain.review import Review
 from curator.domain.sample import ContentShape, Sample
+from curator.monitor.collapse import DiversityWindow
 from curator.state.store import DecisionRecord
 
 
@@ -92,4 +94,17 @@ def record_json(rec: DecisionRecord, matched: dict[str, Sample]) -> dict[str, An
             for r in rec.decision.reasons
             if r.matched_id and r.matched_id in matched
         },
+    }
+
+
+def diversity_json(w: DiversityWindow) -> dict[str, Any]:
+    """One collapse-monitor window (``curator stats --json`` and ``GET /api/stats``)."""
+    return {
+        "start": w.start.astimezone(UTC).isoformat(),
+        "group": w.group,
+        "kept": w.kept,
+        "mean_nn_distance": w.mean_nn_distance,
+        "cluster_entropy": w.cluster_entropy,
+        "distinct_3": w.distinct_3,
+        "collapsed": list(w.collapsed),
     }

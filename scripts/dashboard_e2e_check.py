@@ -27,16 +27,7 @@ if str(ROOT) not in sys.path:
 
 from curator.api.client import CuratorClient  # noqa: E402
 from curator.state.store import StatsQuery  # noqa: E402
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 
 def prometheus_totals(http: str, collection: str) -> tuple[Counter[str], Counter[str], Counter[str]]:
@@ -93,7 +84,7 @@ def approve_in_browser(http: str, collection: str, screenshot: Path | None) -> s
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True)
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
         page = browser.new_page(viewport={"width": 1400, "height": 1800})
         page.goto(f"{http}/?collection={collection}")
         page.wait_for_selector("body[data-ready='1']")

@@ -38,18 +38,9 @@ from curator.domain.validation import SampleInput  # noqa: E402
 from curator.service import Curator  # noqa: E402
 from curator.settings import Settings  # noqa: E402
 from curator.state.store import DecisionQuery  # noqa: E402
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "alpaca_5000.json"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 HOURS = 12
 COLLECTION = "alpaca-synth"
 # generator: (share of the originals, chance that a sample of it is a copy of an earlier one)

@@ -9,6 +9,7 @@ from typing import Any
 from rich.table import Table
 
 from curator.cli.filtering import Counts
+from curator.formats import diversity_json
 from curator.service import CollectionInfo
 from curator.state.store import DecisionRecord, Stats, VerdictCounts
 
@@ -95,18 +96,7 @@ def stats_json(s: Stats) -> dict[str, Any]:
             "approved": s.reviews.approved,
             "rejected": s.reviews.rejected,
         },
-        "diversity": [
-            {
-                "start": w.start.astimezone(UTC).isoformat(),
-                "group": w.group,
-                "kept": w.kept,
-                "mean_nn_distance": w.mean_nn_distance,
-                "cluster_entropy": w.cluster_entropy,
-                "distinct_3": w.distinct_3,
-                "collapsed": list(w.collapsed),
-            }
-            for w in s.diversity
-        ],
+        "diversity": [diversity_json(w) for w in s.diversity],
     }
 
 

@@ -51,8 +51,7 @@ from curator.errors import (
     NotFound,
     Unavailable,
 )
-from curator.formats import record_json
-from curator.monitor.collapse import DiversityWindow
+from curator.formats import diversity_json, record_json
 from curator.observability import metrics
 from curator.service import Curator
 from curator.state.store import DecisionQuery, StatsQuery, VerdictCounts
@@ -176,7 +175,7 @@ def create_app(curator: Curator, ready: Callable[[], bool] = lambda: True) -> St
                 "by_check": base.by_check,
                 "by_group": groups,
                 "series": [{"start": t.isoformat(), **_counts(c)} for t, c in base.series],
-                "diversity": [_window(w) for w in base.diversity],
+                "diversity": [diversity_json(w) for w in base.diversity],
             }
         )
 
@@ -332,18 +331,6 @@ def _counts(c: VerdictCounts) -> dict[str, Any]:
         "total": total,
         "drop_rate": c.drop / total if total else None,
         "review_rate": c.review / total if total else None,
-    }
-
-
-def _window(w: DiversityWindow) -> dict[str, Any]:
-    return {
-        "start": w.start.isoformat(),
-        "group": w.group,
-        "kept": w.kept,
-        "mean_nn_distance": w.mean_nn_distance,
-        "cluster_entropy": w.cluster_entropy,
-        "distinct_3": w.distinct_3,
-        "collapsed": list(w.collapsed),
     }
 
 

@@ -25,18 +25,9 @@ from curator.domain.policy import CheckPolicy, Policy, RulePolicy
 from curator.domain.validation import SampleInput
 from curator.service import Curator
 from curator.settings import Settings
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.support.fake_encoder import FakeEncoder, checks_with
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 TOKEN = "alice-token-0123456789"  # auth.tokens needs 16+ characters
 
 # Near-duplicates only by Jaccard on word 3-grams: drop at >= 0.8, review in [0.5, 0.8). The
