@@ -84,6 +84,9 @@ class OnnxEncoder:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.inter_op_num_threads = 1
+        # Idle intra-op threads would otherwise spin for more work, taking the cores the gRPC
+        # handlers and the other checks need between model calls (1-sample requests overloaded).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         if threads:
             options.intra_op_num_threads = threads
         self.session = ort.InferenceSession(str(model_file), options, providers=["CPUExecutionProvider"])
