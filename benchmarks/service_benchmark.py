@@ -1176,9 +1176,7 @@ def analytical_bytes(state: Any) -> dict[str, float]:
         out["near: bottom-k sketch (256 x 4 B)"] = cols["sketch"][0].nbytes
     out["near: shingle count"] = cols["count"][0].nbytes
     bands = near._bands
-    out[f"near: LSH band dicts ({bands.bands} bands: int key + int row + slot)"] = (
-        sum(deep_getsizeof_ints_dict(t) for t in bands._tables) / n
-    )
+    out[f"near: LSH band table ({bands.bands} bands x (8 B key + 4 B row))"] = bands.nbytes / n
     vec = sem.vectors
     out[f"semantic: faiss {vec.kind} vectors (384 x 4 B, the only copy)"] = DIMENSION * 4
     ids = state.index("semantic")._ids

@@ -4,8 +4,8 @@ datasketch's ``MinHashLSH`` keys each band by the bytes of its ``r`` values
 and keeps a Python set per bucket: ~34 µs per insert in our measurements, and
 every full garbage collection walks all those sets. Here the band keys of a
 whole batch come from one numpy expression (a 64-bit multiply-add hash of the
-band's values), and each band is one ``dict[int, int]`` (a list only on
-collision), which the garbage collector does not track. Bands × rows come from
+band's values), and the bands of all kept samples live in a few sorted numpy
+arrays (:class:`BandTable`), which the garbage collector does not see. Bands × rows come from
 datasketch's own optimiser (:func:`curator.dedup.minhash.lsh_params`), and the
 candidates equal those of ``MinHashLSH(params=(b, r))`` over the same
 signatures (tested), up to 64-bit key collisions, which verification removes.
@@ -26,42 +26,73 @@ def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
 
 
 class BandTable:
-    """Band key → rows, one dict per band."""
+    """Band key → rows, as a few sorted numpy runs (a small log-structured merge).
+
+    Each (row, band) costs 12 bytes: a composite 64-bit key (the band number in the top
+    bits, the band key's high bits below) and an int32 row. Python dicts cost ~100 bytes per
+    entry (~2 KB per kept sample at 20 bands). A new batch becomes its own sorted run, and the
+    newest runs are merged while the last is over half the size of the one before, so there
+    are at most ~log2(n) runs; a query is two ``searchsorted`` calls per run for all its bands.
+    Dropping the band key's lowest bits (ten at most, for up to 1,024 bands) only adds rare
+    candidates, which verification removes.
+    """
+
+    _STRIDE = np.int64(2**31)  # encodes (query, row) pairs; rows are int32
 
     def __init__(self, bands: int, rows: int) -> None:
         self.bands, self.rows = bands, rows
-        self._tables: list[dict[int, int | list[int]]] = [{} for _ in range(bands)]
+        self._band_bits = max(1, (bands - 1).bit_length())
+        self._band_tags = np.arange(bands, dtype=np.uint64) << np.uint64(64 - self._band_bits)
+        self._runs: list[tuple[np.ndarray, np.ndarray]] = []  # (sorted composite keys, rows)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(k.nbytes + r.nbytes for k, r in self._runs)
+
+    def _composite(self, signatures: np.ndarray) -> np.ndarray:
+        """Shape ``(n, bands)``: each band's key with the band number in the top bits."""
+        keys = band_keys(signatures, self.bands, self.rows)
+        return (keys >> np.uint64(self._band_bits)) | self._band_tags
 
     def add(self, signatures: np.ndarray, first_row: int) -> None:
-        keys = band_keys(signatures, self.bands, self.rows).T.tolist()
-        for table, column in zip(self._tables, keys, strict=True):
-            for row, key in enumerate(column, first_row):
-                cur = table.get(key)
-                if cur is None:
-                    table[key] = row
-                elif isinstance(cur, int):
-                    table[key] = [cur, row]
-                else:
-                    cur.append(row)
+        n = len(signatures)
+        if not n:
+            return
+        keys = self._composite(signatures).ravel()
+        rows = np.repeat(np.arange(first_row, first_row + n, dtype=np.int32), self.bands)
+        order = np.argsort(keys, kind="stable")
+        self._runs.append((keys[order], rows[order]))
+        while len(self._runs) > 1 and 2 * len(self._runs[-1][0]) > len(self._runs[-2][0]):
+            newer_keys, newer_rows = self._runs.pop()
+            older_keys, older_rows = self._runs.pop()
+            keys = np.concatenate([older_keys, newer_keys])
+            rows = np.concatenate([older_rows, newer_rows])
+            order = np.argsort(keys, kind="stable")
+            self._runs.append((keys[order], rows[order]))
 
     def candidates(self, signatures: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(query row, stored row) pairs that share at least one band."""
-        keys = band_keys(signatures, self.bands, self.rows).tolist()
-        qs: list[int] = []
-        rs: list[int] = []
-        for qi, row_keys in enumerate(keys):
-            found: set[int] = set()
-            for table, key in zip(self._tables, row_keys, strict=True):
-                cur = table.get(key)
-                if cur is None:
-                    continue
-                if isinstance(cur, int):
-                    found.add(cur)
-                else:
-                    found.update(cur)
-            qs += [qi] * len(found)
-            rs += found
-        return np.array(qs, dtype=np.int64), np.array(rs, dtype=np.int64)
+        """(query row, stored row) pairs that share at least one band, each pair once."""
+        n = len(signatures)
+        if not n or not self._runs:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+        queries = self._composite(signatures).ravel()
+        query_of = np.repeat(np.arange(n, dtype=np.int64), self.bands)
+        codes = []
+        for keys, rows in self._runs:
+            lo = np.searchsorted(keys, queries, "left")
+            counts = np.searchsorted(keys, queries, "right") - lo
+            hit = counts > 0
+            if not hit.any():
+                continue
+            lo, counts, owner = lo[hit], counts[hit], query_of[hit]
+            # Every index in [lo, lo + count) of every hit, in one vector.
+            offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+            found = rows[np.repeat(lo, counts) + offsets]
+            codes.append(np.repeat(owner, counts) * self._STRIDE + found)
+        if not codes:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+        code = np.unique(np.concatenate(codes))
+        return code // self._STRIDE, code % self._STRIDE
 
 
 def pairs_within(signatures: np.ndarray, bands: int, rows: int) -> tuple[np.ndarray, np.ndarray]:

@@ -91,3 +91,21 @@ def test_best_per_query_prefers_higher_score_then_lower_row() -> None:
     r = np.array([5, 3, 4, 1])
     s = np.array([0.5, 0.9, 0.9, 0.2])
     assert best_per_query(q, r, s, 3) == [(0.9, 3), (0.0, -1), (0.2, 1)]
+
+
+def test_band_table_answers_the_same_however_samples_arrive() -> None:
+    """One sample per add (as 1-sample requests do) or all at once: same candidates, few runs, 12 B each."""
+    docs = corpus(400, seed=3)
+    sigs = signatures([shingle_hashes(d, 2) for d in docs], 128)
+    bands, rows = lsh_params(0.8, 128)
+    stored, queries = sigs[0::2], sigs[1::2]
+    at_once = BandTable(bands, rows)
+    at_once.add(stored, 0)
+    one_by_one = BandTable(bands, rows)
+    for row in range(len(stored)):
+        one_by_one.add(stored[row : row + 1], row)
+    assert len(one_by_one._runs) <= int(np.log2(len(stored))) + 1
+    assert one_by_one.nbytes == at_once.nbytes == len(stored) * bands * 12
+    a, b = at_once.candidates(queries), one_by_one.candidates(queries)
+    assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]) and len(a[0]) > 0
+    assert [len(x) for x in BandTable(bands, rows).candidates(queries)] == [0, 0]
