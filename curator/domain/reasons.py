@@ -37,7 +37,7 @@ class ReasonCode(StrEnum):
 
 DESCRIPTIONS: dict[ReasonCode, str] = {
     ReasonCode.ALREADY_KEPT: (
-        "The collection already kept this sample: same id, same normalised content (a client retry)."
+        "The collection already kept this sample: same id, same normalised dedup key text (a client retry)."
         " The verdict is KEEP again; the sample is neither admitted nor logged a second time."
     ),
     ReasonCode.EMPTY: "The sample's content is empty after normalisation (whitespace only).",
