@@ -176,6 +176,31 @@ class AuthSettings(_Section):
         return None
 
 
+class TlsSettings(_Section):
+    """A certificate for both ports (gRPC and the dashboard); unset: plaintext, for loopback only.
+
+    Set it whenever the service listens beyond loopback, above all with ``auth.tokens``:
+    bearer tokens must not cross a network in clear text.
+    """
+
+    cert_file: Path | None = Field(default=None, description="PEM certificate chain")
+    key_file: Path | None = Field(default=None, description="PEM private key of the certificate")
+
+    @model_validator(mode="after")
+    def _both(self) -> TlsSettings:
+        if (self.cert_file is None) != (self.key_file is None):
+            raise ValueError("tls.cert_file and tls.key_file go together: set both, or neither")
+        for name in ("cert_file", "key_file"):
+            path = getattr(self, name)
+            if path is not None and not Path(path).is_file():
+                raise ValueError(f"tls.{name}: {path} is not a file")
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        return self.cert_file is not None
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CURATOR_", env_nested_delimiter="__", extra="forbid")
 
@@ -192,6 +217,7 @@ class Settings(BaseSettings):
     quality: QualitySettings = Field(default_factory=QualitySettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    tls: TlsSettings = Field(default_factory=TlsSettings)
     default_policy: Policy = Field(
         default_factory=Policy, description="policy of collections created without one"
     )

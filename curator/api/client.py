@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Generator, Iterable, Iterator, Sequence
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -16,6 +17,7 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from curator.api import convert
+from curator.bias.audit import BiasReport
 from curator.domain.decision import Decision
 from curator.domain.policy import Policy
 from curator.domain.review import ReviewAction
@@ -55,18 +57,29 @@ class CuratorClient:
     none, since a long run is legitimately long.
     """
 
-    def __init__(self, target: str, timeout: float | None = None, token: str | None = None) -> None:
+    def __init__(
+        self,
+        target: str,
+        timeout: float | None = None,
+        token: str | None = None,
+        tls: bool = False,
+        ca_file: Path | str | None = None,
+    ) -> None:
+        """``tls`` (or a ``ca_file``, the PEM of a private CA) connects over TLS; otherwise plaintext."""
         self.target = target
         self.timeout = timeout
         # Servers with auth.tokens want "authorization: Bearer <token>" on every call.
         self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
-        self._channel = grpc.insecure_channel(
-            target,
-            options=[
-                ("grpc.max_receive_message_length", _MAX_MESSAGE_BYTES),
-                ("grpc.max_send_message_length", _MAX_MESSAGE_BYTES),
-            ],
-        )
+        options = [
+            ("grpc.max_receive_message_length", _MAX_MESSAGE_BYTES),
+            ("grpc.max_send_message_length", _MAX_MESSAGE_BYTES),
+        ]
+        if tls or ca_file is not None:
+            roots = Path(ca_file).read_bytes() if ca_file is not None else None
+            credentials = grpc.ssl_channel_credentials(root_certificates=roots)
+            self._channel = grpc.secure_channel(target, credentials, options=options)
+        else:
+            self._channel = grpc.insecure_channel(target, options=options)
         self._stub = pb_grpc.CuratorServiceStub(self._channel)
 
     # ---------------------------------------------------------------- filtering
@@ -162,6 +175,10 @@ class CuratorClient:
 
     def stats(self, query: StatsQuery) -> Stats:
         return convert.stats_in(self._unary(self._stub.GetStats, convert.stats_request(query)))
+
+    def bias_report(self, query: StatsQuery) -> BiasReport:
+        request = convert.bias_report_request(query)
+        return convert.bias_report_in(self._unary(self._stub.GetBiasReport, request))
 
     # ---------------------------------------------------------------- decisions and reviews
 

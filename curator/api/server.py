@@ -70,8 +70,15 @@ def start_http(settings: Settings, curator: Curator, ready: threading.Event) -> 
     from curator.web.app import create_app
 
     app = create_app(curator, ready=ready.is_set)
+    tls = settings.tls
     config = uvicorn.Config(
-        app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=5
+        app,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        timeout_graceful_shutdown=5,
+        ssl_certfile=str(tls.cert_file) if tls.cert_file else None,
+        ssl_keyfile=str(tls.key_file) if tls.key_file else None,
     )
     sock = socket.socket(socket.AF_INET6 if ":" in settings.http.host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -94,7 +101,8 @@ def start_http(settings: Settings, curator: Curator, ready: threading.Event) -> 
             server.should_exit = True
             raise RuntimeError(f"the dashboard on {settings.http.host}:{port} did not start")
         time.sleep(0.01)
-    log.info("dashboard and /metrics on http://%s:%d/", settings.http.host, port)
+    scheme = "https" if settings.tls.enabled else "http"
+    log.info("dashboard and /metrics on %s://%s:%d/", scheme, settings.http.host, port)
     return HttpServer(server, port, thread)
 
 
@@ -116,7 +124,15 @@ def start(settings: Settings, curator: Curator | None = None) -> RunningServer:
         (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
         server,
     )
-    port = server.add_insecure_port(f"{settings.server.host}:{settings.server.port}")
+    address = f"{settings.server.host}:{settings.server.port}"
+    if settings.tls.enabled:
+        assert settings.tls.cert_file is not None and settings.tls.key_file is not None
+        credentials = grpc.ssl_server_credentials(
+            [(settings.tls.key_file.read_bytes(), settings.tls.cert_file.read_bytes())]
+        )
+        port = server.add_secure_port(address, credentials)
+    else:
+        port = server.add_insecure_port(address)
     if port == 0:
         raise RuntimeError(f"could not bind {settings.server.host}:{settings.server.port}")
     for name in ("", SERVICE_NAME):
@@ -148,7 +164,13 @@ def start(settings: Settings, curator: Curator | None = None) -> RunningServer:
             server.stop(0)
             raise
     threading.Thread(target=_warm_up, name="curator-warm-up", daemon=True).start()
-    log.info("curator serving on %s:%d (data in %s)", settings.server.host, port, settings.data_dir)
+    log.info(
+        "curator serving on %s:%d%s (data in %s)",
+        settings.server.host,
+        port,
+        " with TLS" if settings.tls.enabled else "",
+        settings.data_dir,
+    )
     return RunningServer(
         server, curator, health_servicer, port, settings.server.grace_seconds, ready, failed, http
     )

@@ -117,19 +117,10 @@ def collection_report(settings: Settings, server: str | None, query: StatsQuery)
             return curator.bias_report(query)
         finally:
             curator.close()
-    import grpc
+    from curator.cli.backend import client_for
 
-    from curator.api import convert
-    from curator.api.client import _from_rpc_error  # CuratorClient has no bias_report (yet)
-    from curator.v1 import curator_service_pb2_grpc as pb_grpc
-
-    with grpc.insecure_channel(server) as channel:
-        stub = pb_grpc.CuratorServiceStub(channel)
-        try:
-            response = stub.GetBiasReport(convert.bias_report_request(query))
-        except grpc.RpcError as err:
-            raise _from_rpc_error(err, server) from None
-    return convert.bias_report_in(response)
+    with client_for(server) as client:
+        return client.bias_report(query)
 
 
 def summary_lines(report: BiasReport) -> list[str]:

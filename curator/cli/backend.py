@@ -61,14 +61,22 @@ def load_settings(config: Path | None, data_dir: Path | None) -> Settings:
 @contextmanager
 def open_backend(settings: Settings, server: str | None) -> Iterator[Backend]:
     """A client for ``server``, else a Curator on ``settings.data_dir``; closed (state flushed) on exit."""
-    # CURATOR_TOKEN: the bearer token for servers that set auth.tokens.
-    backend: Backend = (
-        CuratorClient(server, token=os.environ.get("CURATOR_TOKEN")) if server else Curator(settings)
-    )
+    backend: Backend = client_for(server) if server else Curator(settings)
     try:
         yield backend
     finally:
         _close_shielded(backend.close)
+
+
+def client_for(server: str) -> CuratorClient:
+    """A client for ``--server``. CURATOR_TOKEN: the bearer token for servers with auth.tokens;
+    CURATOR_TLS=1 connects over TLS (system roots), CURATOR_CA_FILE over TLS with a private CA."""
+    return CuratorClient(
+        server,
+        token=os.environ.get("CURATOR_TOKEN"),
+        tls=os.environ.get("CURATOR_TLS", "") not in ("", "0"),
+        ca_file=os.environ.get("CURATOR_CA_FILE") or None,
+    )
 
 
 def _close_shielded(close: Callable[[], None]) -> None:
