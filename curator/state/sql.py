@@ -96,7 +96,8 @@ decisions_table = Table(
     Index("ix_decisions_collection_ts", "collection", "ts_ms"),
     Index("ix_decisions_ts", "ts_ms"),
     Index("ix_decisions_collection_sample", "collection", "sample_id"),
-    Index("ix_decisions_review_state", "collection", "review_state"),
+    # The review queue: pending decisions per collection (the metrics' gauge reads it every scrape).
+    Index("ix_decisions_review_state_collection", "review_state", "collection"),
 )
 
 # Columns added after the first release, with their DDL type: added in place to older databases.
@@ -552,6 +553,8 @@ def _migrate(engine: Engine) -> None:
                     conn.execute(
                         text("UPDATE decisions SET review_state = 'pending' WHERE verdict = 'review'")
                     )
+        for index in decisions_table.indexes:  # create_all adds indexes only with a new table
+            index.create(conn, checkfirst=True)
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, inspect, text
 
 from curator.domain import Action, Decision, Policy, Reason, ReasonCode, Verdict
 from curator.domain.review import Review, ReviewAction, ReviewState
@@ -203,6 +203,8 @@ def test_a_log_from_before_reviews_gains_the_columns_and_keeps_its_decisions(tmp
     engine.dispose()
     store = SqlStore(url)
     try:
+        indexes = {i["name"] for i in inspect(store.engine).get_indexes("decisions")}
+        assert "ix_decisions_review_state_collection" in indexes
         records = store.list_decisions(DecisionQuery(collection="c"))
         assert [(r.decision.sample_id, r.review_state, r.sample) for r in records] == [
             ("s2", None, None),
