@@ -190,11 +190,7 @@ class TlsSettings(_Section):
     def _both(self) -> TlsSettings:
         if (self.cert_file is None) != (self.key_file is None):
             raise ValueError("tls.cert_file and tls.key_file go together: set both, or neither")
-        for name in ("cert_file", "key_file"):
-            path = getattr(self, name)
-            if path is not None and not Path(path).is_file():
-                raise ValueError(f"tls.{name}: {path} is not a file")
-        return self
+        return self  # the files are read (and their absence reported) when the server starts
 
     @property
     def enabled(self) -> bool:

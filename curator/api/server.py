@@ -127,6 +127,9 @@ def start(settings: Settings, curator: Curator | None = None) -> RunningServer:
     address = f"{settings.server.host}:{settings.server.port}"
     if settings.tls.enabled:
         assert settings.tls.cert_file is not None and settings.tls.key_file is not None
+        for name, path in (("cert_file", settings.tls.cert_file), ("key_file", settings.tls.key_file)):
+            if not path.is_file():
+                raise RuntimeError(f"tls.{name}: {path} is not a file; point it at a PEM file")
         credentials = grpc.ssl_server_credentials(
             [(settings.tls.key_file.read_bytes(), settings.tls.cert_file.read_bytes())]
         )

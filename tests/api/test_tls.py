@@ -96,5 +96,8 @@ def test_a_certificate_needs_its_key(tmp_path: Path) -> None:
     cert, _ = self_signed(tmp_path)
     with pytest.raises(pydantic.ValidationError, match="set both, or neither"):
         Settings.load(data_dir=tmp_path, tls={"cert_file": cert})
-    with pytest.raises(pydantic.ValidationError, match="is not a file"):
-        Settings.load(data_dir=tmp_path, tls={"cert_file": cert, "key_file": tmp_path / "missing.pem"})
+    missing = Settings.load(
+        data_dir=tmp_path, server={"port": 0}, tls={"cert_file": cert, "key_file": tmp_path / "missing.pem"}
+    )
+    with pytest.raises(RuntimeError, match=r"missing\.pem is not a file"):
+        start(missing, Curator(missing, checks=checks_with(settings=missing)))
