@@ -244,17 +244,21 @@ class Curator:
         # One row more than asked tells whether there is a next page.
         rows = self.store.list_decisions(replace(query, limit=limit + 1, before_id=before_id))
         page, more = rows[:limit], len(rows) > limit
-        matched: dict[tuple[str, str], Sample] = {}
+        token = _page_token(page[-1].id) if more and page else ""
+        return DecisionPage(page, self.matched_samples(page), token)
+
+    def matched_samples(self, records: Sequence[DecisionRecord]) -> dict[tuple[str, str], Sample]:
+        """The kept samples the records' reasons name as matched_id, by (collection, sample id)."""
         wanted: dict[str, set[str]] = {}
-        for rec in page:
+        for rec in records:
             for reason in rec.decision.reasons:
                 if reason.matched_id:
                     wanted.setdefault(rec.collection, set()).add(reason.matched_id)
-        for collection, ids in wanted.items():
-            for sample_id, sample in self.store.kept_samples(collection, sorted(ids)).items():
-                matched[(collection, sample_id)] = sample
-        token = _page_token(page[-1].id) if more and page else ""
-        return DecisionPage(page, matched, token)
+        return {
+            (collection, sample_id): sample
+            for collection, ids in wanted.items()
+            for sample_id, sample in self.store.kept_samples(collection, sorted(ids)).items()
+        }
 
     def get_decision(self, decision_id: int) -> DecisionRecord:
         record = self.store.get_decision(decision_id)

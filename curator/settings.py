@@ -166,6 +166,12 @@ class AuthSettings(_Section):
             raise ValueError("auth.tokens: two names share one token; give each its own")
         return v
 
+    @staticmethod
+    def bearer(header: str) -> str | None:
+        """The token of an ``Authorization: Bearer <token>`` header; None for any other header."""
+        scheme, _, token = header.partition(" ")
+        return token.strip() if scheme.lower() == "bearer" else None
+
     def who(self, token: str | None) -> str | None:
         """The name holding ``token``, or None when it is not one of ours."""
         if not token:

@@ -55,8 +55,7 @@ class AuthInterceptor(grpc.ServerInterceptor):
         if handler is None or not self.auth.tokens or details.method.startswith(PUBLIC_SERVICES):
             return handler
         header = dict(details.invocation_metadata or ()).get("authorization", "")
-        scheme, _, token = str(header).partition(" ")
-        caller = self.auth.who(token.strip()) if scheme.lower() == "bearer" else None
+        caller = self.auth.who(self.auth.bearer(str(header)))
 
         def make(behavior: Behavior, streaming: bool) -> Behavior:
             if caller is None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -159,7 +160,7 @@ def create_app(curator: Curator, ready: Callable[[], bool] = lambda: True) -> St
         base = curator.stats(query)
         groups = {}
         for key in settings.http.group_keys:
-            by_key = curator.store.stats(StatsQuery(**{**_fields(query), "group_by": key})).by_group
+            by_key = curator.store.stats(replace(query, group_by=key)).by_group
             groups[key] = {value: _counts(c) for value, c in sorted(by_key.items())}
         return _JSON(
             {
@@ -229,9 +230,8 @@ def create_app(curator: Curator, ready: Callable[[], bool] = lambda: True) -> St
         reviewer = caller(request) or str(body.get("reviewer", ""))
         note = str(body.get("note", ""))
         record = await run_in_threadpool(curator.review_decision, int(raw), action, reviewer, note)
-        wanted = [r.matched_id for r in record.decision.reasons if r.matched_id]
-        matched = await run_in_threadpool(curator.store.kept_samples, record.collection, wanted)
-        return _JSON({"decision": record_json(record, matched)})
+        matched = await run_in_threadpool(curator.matched_samples, [record])
+        return _JSON({"decision": record_json(record, {k[1]: v for k, v in matched.items()})})
 
     def metrics_endpoint(request: Request) -> Response:
         return Response(metrics.exposition(), media_type=metrics.CONTENT_TYPE)
@@ -294,10 +294,8 @@ class _AuthMiddleware(BaseHTTPMiddleware):
     ) -> Response:
         if not self.auth.tokens or request.url.path.startswith(_PUBLIC_PATHS):
             return await call_next(request)
-        header = request.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        presented = token.strip() if scheme.lower() == "bearer" else request.cookies.get(COOKIE, "")
-        who = self.auth.who(presented)
+        bearer = self.auth.bearer(request.headers.get("authorization", ""))
+        who = self.auth.who(bearer if bearer is not None else request.cookies.get(COOKIE, ""))
         if who is None:
             if request.url.path.startswith("/api/") or request.url.path == "/metrics":
                 return _JSON(
@@ -332,10 +330,6 @@ def _counts(c: VerdictCounts) -> dict[str, Any]:
         "drop_rate": c.drop / total if total else None,
         "review_rate": c.review / total if total else None,
     }
-
-
-def _fields(query: StatsQuery) -> dict[str, Any]:
-    return {name: getattr(query, name) for name in StatsQuery.__dataclass_fields__}
 
 
 def _int(q: Any, name: str, default: int) -> int:
