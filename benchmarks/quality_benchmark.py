@@ -7,13 +7,13 @@ Run from the repository root (reads ../shared/data; nothing is downloaded)::
 
 One JSON line per section goes to stdout (and to ``--out``):
 
-* ``halueval_general_cv``: ``hallucination`` on halueval_general_dev by 5-fold cross-validation. In
-  each fold the whole training procedure of ``curator train quality`` runs on the other four folds
-  (fastText classifier and TF-IDF model, calibration on inner out-of-fold predictions) and scores
+* ``halueval_general_cv``: ``hallucination`` on halueval_general_dev by 5-fold cross-validation. In each fold
+  the whole training procedure of ``curator train quality`` runs on the other four folds (fastText
+  classifier, TF-IDF and pooled-embedding models, calibration on inner out-of-fold predictions) and scores
   the held-out fold. AUROC, balanced accuracy (at 0.5, and at the threshold that maximises it on the
-  training folds' out-of-fold scores), precision at the thresholds, and two baselines: answer length,
-  and token overlap with the query. ``--fold-draws`` repeats the CV on other fold assignments; the
-  verdict is the mean's. Target AUROC >= 0.70.
+  training folds' out-of-fold scores), precision at the thresholds, and two baselines: answer length, and
+  token overlap with the query. ``--fold-draws`` repeats the CV on other fold assignments; the verdict is
+  the mean's. Target AUROC >= 0.70.
 * ``halueval_qa``: ``hallucination`` of the shipped models, through the real grounding and
   hallucination checks with the real embedder, on the *evaluation half* of halueval_qa_dev (the
   other half fitted the context calibration); knowledge is the context, the right answer is 0 and
@@ -84,6 +84,7 @@ from curator.quality.train import (  # noqa: E402
     load_qa,
     no_context_matrix,
     out_of_fold,
+    pooled_matrix,
     predict,
     predict_linear,
     qa_examples,
@@ -91,6 +92,7 @@ from curator.quality.train import (  # noqa: E402
     stratified_folds,
     train_fasttext,
     train_linear,
+    train_pooled,
 )
 from curator.settings import EmbeddingSettings  # noqa: E402
 
@@ -169,6 +171,8 @@ def _general_cv(data: Path, config: TrainConfig, models: QualityModels, fold_see
     scores = np.zeros(len(examples))
     classifier_only = np.zeros(len(examples))
     linear_only = np.zeros(len(examples))
+    embedding_only = np.zeros(len(examples))
+    pooled = pooled_matrix(examples, mask)
     tuned = np.zeros(len(examples), dtype=bool)
     thresholds = []
     for f, test in enumerate(folds):
@@ -177,7 +181,7 @@ def _general_cv(data: Path, config: TrainConfig, models: QualityModels, fold_see
         inner = dataclasses.replace(config, seed=config.seed + 10 * (f + 1))
         oof = out_of_fold(train, inner, mask, with_quality=False)
         y_in = np.array([e.label == "hallucinated" for e in oof.examples])
-        x_in = no_context_matrix(oof.examples, oof.hallucination, oof.linear, heuristics)
+        x_in = no_context_matrix(oof.examples, oof.hallucination, oof.linear, oof.embedding, heuristics)
         cal = Logistic.fit_signed(x_in, y_in.astype(float), NO_CONTEXT_FEATURES, SIGNS, l2=1.0)
         threshold = best_threshold(cal.predict(x_in), y_in)
         thresholds.append(threshold)
@@ -185,12 +189,15 @@ def _general_cv(data: Path, config: TrainConfig, models: QualityModels, fold_see
         tests = [examples[i] for i in test]
         probs = predict(model, tests, mask)
         linear = predict_linear(train_linear(train, inner, mask), tests, mask)
-        h = cal.predict(no_context_matrix(tests, probs, linear, heuristics))
+        kept = [i for i in range(len(examples)) if i not in held]
+        embedding = train_pooled(pooled[kept], train, inner).decision_features(pooled[test])
+        h = cal.predict(no_context_matrix(tests, probs, linear, embedding, heuristics))
         wrong = np.array([bool(find_errors(e.response, e.prompt)) for e in tests])
         h = np.where(wrong, noisy_or_array(h, ARITHMETIC_ERROR_PROBABILITY), h)
         scores[test] = h
         classifier_only[test] = [classifier_logit(p) for p in probs]
         linear_only[test] = linear
+        embedding_only[test] = embedding
         tuned[test] = h >= threshold
     responses = [e.response for e in examples]
     prompts = [e.prompt for e in examples]
@@ -206,6 +213,7 @@ def _general_cv(data: Path, config: TrainConfig, models: QualityModels, fold_see
         "auroc": r4(auc),
         "classifier_only_auroc": r4(auroc(classifier_only, labels)),
         "tfidf_model_only_auroc": r4(auroc(linear_only, labels)),
+        "pooled_embedding_model_only_auroc": r4(auroc(embedding_only, labels)),
         "balanced_accuracy_at_0.5": r4(balanced_accuracy(scores, labels, 0.5)),
         "at_default_thresholds": flag_rates(scores, labels, (0.5, 0.8, 0.95)),
         "balanced_accuracy_at_tuned_threshold": r4((tpr + tnr) / 2),

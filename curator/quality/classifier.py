@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from curator.quality.lexicon import REFUSAL_ANYWHERE
-from curator.quality.text import FUNCTION_WORDS, NUMBER, fold, stem, words
+from curator.quality.text import FUNCTION_WORDS, NUMBER, WORD, fold, stem, words
 
 LABELS = ("good", "hallucinated", "defective")
 MAX_PROMPT_WORDS = 64
@@ -86,6 +86,25 @@ class IdentityMask:
                 out.append(tokens[i])
                 i += 1
         return out
+
+    def blank(self, text: str) -> str:
+        """``text`` with every group name cut out and all else (case, punctuation, layout) kept: the
+        input of a model that reads raw text rather than a word list."""
+        found = list(WORD.finditer(text))
+        tokens = [fold(m.group(0)) for m in found]
+        out: list[str] = []
+        start = i = 0
+        while i < len(tokens):
+            for n in self.lengths:
+                if i + n <= len(tokens) and tuple(tokens[i : i + n]) in self.phrases:
+                    out.append(text[start : found[i].start()])
+                    start = found[i + n - 1].end()
+                    i += n
+                    break
+            else:
+                i += 1
+        out.append(text[start:])
+        return "".join(out)
 
 
 NO_MASK = IdentityMask(())

@@ -1,8 +1,9 @@
 """The inputs of the calibrated judgement, computed the same way at training and at run time.
 
 Without context, ``hallucination`` is a logistic model over the fastText
-classifier's logit, the TF-IDF model's logit (:mod:`curator.quality.linear`) and a
-few signals a bag of words cannot see (:data:`NO_CONTEXT_FEATURES`);
+classifier's logit, the TF-IDF model's logit (:mod:`curator.quality.linear`), the
+pooled-embedding model's logit (:mod:`curator.quality.pooled`) and a few signals a
+bag of words cannot see (:data:`NO_CONTEXT_FEATURES`);
 with context, over the grounding features and the classifier's logit
 (``curator.quality.train.CONTEXT_FEATURES``). Stated arithmetic that the parser
 proves wrong is added by noisy-OR with a fixed prior, since no training
@@ -26,6 +27,7 @@ from curator.quality.text import FUNCTION_WORDS, NUMBER, fold, stem, words
 NO_CONTEXT_FEATURES = (
     "classifier_logit",  # logit of P(hallucinated) / (P(hallucinated) + P(good))
     "linear_logit",  # the TF-IDF logistic regression's log-odds of hallucinated
+    "embedding_logit",  # the pooled-embedding logistic regression's log-odds of hallucinated
     "self_reference",  # 1 when the response speaks as an AI model
     "new_numbers",  # log1p of numbers the prompt does not contain
     "new_names",  # log1p of capitalised words (not opening a sentence) the prompt does not contain
@@ -47,7 +49,12 @@ def classifier_logit(probs: np.ndarray) -> float:
 
 
 def no_context_features(
-    prompt: str, response: str, probs: np.ndarray, linear: float, findings: Mapping[str, Finding]
+    prompt: str,
+    response: str,
+    probs: np.ndarray,
+    linear: float,
+    embedding: float,
+    findings: Mapping[str, Finding],
 ) -> np.ndarray:
     r_words, p_words = words(response), words(prompt)
     p_content = {stem(w) for w in p_words if fold(w) not in FUNCTION_WORDS}
@@ -63,6 +70,7 @@ def no_context_features(
         [
             classifier_logit(probs),
             float(linear),
+            float(embedding),
             float(bool(REFUSAL_ANYWHERE.search(response))),
             math.log1p(sum(1 for n in NUMBER.findall(response) if n not in prompt_numbers)),
             math.log1p(sum(1 for n in _CAPITALISED.findall(response) if n.casefold() not in prompt_lower)),

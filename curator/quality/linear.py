@@ -23,6 +23,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -32,6 +33,34 @@ from curator.quality.calibration import sigmoid
 def tokens(text: str) -> set[str]:
     """The distinct words of one input line (fasttext_text output is already split into words)."""
     return {t for t in text.split() if len(t) > 1}
+
+
+class Design(Protocol):
+    """A design matrix as the solver needs it: ``x @ w``, ``x.T @ r`` and the number of columns."""
+
+    @property
+    def columns(self) -> int: ...
+
+    def dot(self, w: np.ndarray) -> np.ndarray: ...
+
+    def tdot(self, r: np.ndarray) -> np.ndarray: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Dense:
+    """A dense design matrix (rows: examples)."""
+
+    x: np.ndarray
+
+    @property
+    def columns(self) -> int:
+        return int(self.x.shape[1])
+
+    def dot(self, w: np.ndarray) -> np.ndarray:
+        return np.asarray(self.x @ w)
+
+    def tdot(self, r: np.ndarray) -> np.ndarray:
+        return np.asarray(self.x.T @ r)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,9 +132,7 @@ class LinearTextModel:
         idf = np.array([math.log((1 + n) / (1 + df[w])) + 1.0 for w in words])
         shell = cls(words, idf, np.zeros(len(words)), 0.0)
         x = shell._rows(texts, shell.index)
-        positives = float(y.sum())
-        weight = np.where(y > 0, n / (2 * max(positives, 1.0)), n / (2 * max(n - positives, 1.0)))
-        w = _lbfgs(x, y, weight, 1.0 / c)
+        w = fit_logistic(x, y, c)
         return cls(words, idf, w[:-1], float(w[-1]))
 
     def to_json(self) -> dict[str, object]:
@@ -132,8 +159,18 @@ class LinearTextModel:
         return cls(words, values[:, 0], values[:, 1], float(data["intercept"]))
 
 
+def fit_logistic(x: Design, labels: Sequence[bool] | np.ndarray, c: float) -> np.ndarray:
+    """Weights (last: intercept) minimising ``sum_i s_i log(1 + exp(-y_i m_i)) + ||w||^2 / (2c)``,
+    each class weighted equally (``s_i = n / (2 n_class)``): scikit-learn's
+    ``LogisticRegression(C=c, class_weight="balanced")``."""
+    y = np.asarray(labels, dtype=np.float64)
+    n, positives = len(y), float(y.sum())
+    weight = np.where(y > 0, n / (2 * max(positives, 1.0)), n / (2 * max(n - positives, 1.0)))
+    return _lbfgs(x, y, weight, 1.0 / c)
+
+
 def _lbfgs(
-    x: _Sparse, y: np.ndarray, weight: np.ndarray, penalty: float, memory: int = 10, iterations: int = 500
+    x: Design, y: np.ndarray, weight: np.ndarray, penalty: float, memory: int = 10, iterations: int = 500
 ) -> np.ndarray:
     """Weights (last: intercept) of the weighted, L2-penalised logistic regression, by L-BFGS."""
 

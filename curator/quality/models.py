@@ -12,9 +12,11 @@ from curator.quality.calibration import Logistic
 from curator.quality.classifier import QualityClassifier
 from curator.quality.langid import LanguageIdentifier
 from curator.quality.linear import LinearTextModel
+from curator.quality.pooled import PooledEmbeddingModel, TokenVectors
 from curator.quality.rules import Heuristics
 
 LINEAR_FILE = "hallucination_linear.json"
+POOLED_FILE = "hallucination_embedding.json"
 
 
 class ModelMissing(FileNotFoundError):
@@ -61,6 +63,7 @@ class QualityModels:
         self._heuristics: Heuristics | None = None
         self._calibration: Calibration | None = None
         self._linear: LinearTextModel | None = None
+        self._pooled: PooledEmbeddingModel | None = None
         mask = self.model_dir / "identity_terms.json"
         self.hallucination = QualityClassifier(self.model_dir / "hallucination.ftz", mask)
         self.quality = QualityClassifier(self.model_dir / "quality.ftz", mask)
@@ -93,10 +96,23 @@ class QualityModels:
                 self._linear = LinearTextModel.load(self._path(LINEAR_FILE))
             return self._linear
 
+    @property
+    def pooled(self) -> PooledEmbeddingModel:
+        """The pooled-embedding model (``hallucination_embedding.json``)."""
+        with self._lock:
+            if self._pooled is None:
+                self._pooled = PooledEmbeddingModel.load(self._path(POOLED_FILE))
+            return self._pooled
+
+    @property
+    def token_vectors(self) -> TokenVectors:
+        """The packaged MiniLM's token vectors that the pooled-embedding model reads (shared per process)."""
+        return TokenVectors.shared()
+
     def load(self) -> None:
         """Everything, now (the classifiers too)."""
         self._path("identity_terms.json")
         for classifier in (self.hallucination, self.quality):
             self._path(classifier.path.name)
             classifier.load()
-        _ = self.heuristics, self.calibration, self.linear
+        _ = self.heuristics, self.calibration, self.linear, self.pooled, self.token_vectors

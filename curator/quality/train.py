@@ -15,13 +15,16 @@
    is invisible to a bag of words, and in cross-validation adding them to the hallucination
    model's data lowered its AUROC on the real labels (0.67 → 0.60 at half a negative per sample).
 3. A TF-IDF logistic regression over the same input lines (:mod:`curator.quality.linear`), from
-   halueval_general_dev → ``hallucination_linear.json``.
+   halueval_general_dev → ``hallucination_linear.json``; and a logistic regression over the prompt's
+   and response's mean MiniLM token vectors (:mod:`curator.quality.pooled`) →
+   ``hallucination_embedding.json``.
 4. Calibration (``calibration.json``):
 
-   * without context: a logistic model over the hallucination classifier's logit, the TF-IDF
-     model's logit and the signals of :data:`curator.quality.judgement.NO_CONTEXT_FEATURES`, and
-     Platt scaling of the quality model's P(good), both fitted on out-of-fold predictions (5 folds):
-     no score is calibrated on a prediction of a model that saw the sample;
+   * without context: a logistic model over the hallucination classifier's logit, the TF-IDF and
+     pooled-embedding models' logits and the signals of
+     :data:`curator.quality.judgement.NO_CONTEXT_FEATURES`, and Platt scaling of the quality
+     model's P(good), both fitted on out-of-fold predictions (5 folds): no score is calibrated on a
+     prediction of a model that saw the sample;
    * with context: logistic models over the grounding features (and the classifier's logit), fitted on
      the *calibration half* of ``halueval_qa_dev.jsonl`` (a seeded half of its 500 questions; the
      benchmark reports the other half).
@@ -52,7 +55,9 @@ from curator.quality.judgement import NO_CONTEXT_FEATURES, classifier_logit, no_
 from curator.quality.langid import LanguageIdentifier, write_profiles
 from curator.quality.lexicon import IDENTITY_TERMS
 from curator.quality.linear import LinearTextModel
-from curator.quality.models import LINEAR_FILE
+from curator.quality.models import LINEAR_FILE, POOLED_FILE
+from curator.quality.pooled import PooledEmbeddingModel, TokenVectors
+from curator.quality.pooled import features as pooled_features
 from curator.quality.rules import Heuristics
 from curator.quality.synth import synthesise
 
@@ -65,6 +70,7 @@ ARITHMETIC_ERROR_PROBABILITY = 0.95
 SIGNS = {
     "classifier_logit": 1,
     "linear_logit": 1,
+    "embedding_logit": 1,
     "self_reference": 1,
     "new_numbers": 1,
     "new_names": 1,
@@ -84,6 +90,7 @@ MODEL_FILES = (
     "hallucination.ftz",
     "quality.ftz",
     LINEAR_FILE,
+    POOLED_FILE,
     "langid.json",
     "identity_terms.json",
     "calibration.json",
@@ -118,6 +125,7 @@ class TrainConfig:
     min_count: int = 1
     quantize_cutoff: int = 50_000
     linear_c: float = 0.3  # inverse L2 strength of the TF-IDF model
+    pooled_c: float = 0.01  # inverse L2 strength of the pooled-embedding model (standardised features)
     linear_min_df: int = 2  # words in fewer training texts are left out
     qa_calibration_fraction: float = 0.5
 
@@ -241,6 +249,18 @@ def predict_linear(
     return model.decision([fasttext_text(e.prompt, e.response, mask) for e in examples])
 
 
+def pooled_matrix(examples: Sequence[Example], mask: IdentityMask = NO_MASK) -> np.ndarray:
+    """The pooled-embedding model's input rows; compute once and slice them per fold."""
+    return pooled_features(
+        TokenVectors.shared(), [e.prompt for e in examples], [e.response for e in examples], mask
+    )
+
+
+def train_pooled(x: np.ndarray, examples: Sequence[Example], config: TrainConfig) -> PooledEmbeddingModel:
+    labels = [e.label == "hallucinated" for e in examples]
+    return PooledEmbeddingModel.fit(x, labels, TokenVectors.shared().sha256, config.pooled_c)
+
+
 @dataclass(slots=True)
 class OutOfFold:
     """Predictions of both models for every example (and synthetic negatives of each held-out fold)."""
@@ -250,6 +270,7 @@ class OutOfFold:
     quality_examples: list[Example]  # real + synthetic, in fold order
     quality: np.ndarray
     linear: np.ndarray  # the TF-IDF model's logit, one per real example
+    embedding: np.ndarray  # the pooled-embedding model's logit, one per real example
 
 
 def out_of_fold(
@@ -262,15 +283,19 @@ def out_of_fold(
     """Predictions from models that never saw the sample. ``quality_only`` examples (self-instruct) join
     the quality model's folds only."""
     folds = stratified_folds([e.label for e in examples], config.folds, config.seed)
-    out = OutOfFold([], np.zeros((0, len(LABELS))), [], np.zeros((0, len(LABELS))), np.zeros(0))
+    out = OutOfFold([], np.zeros((0, len(LABELS))), [], np.zeros((0, len(LABELS))), np.zeros(0), np.zeros(0))
+    pooled = pooled_matrix(examples, mask)
     for f, test in enumerate(folds):
         held = set(test)
-        train = [e for i, e in enumerate(examples) if i not in held]
+        kept = [i for i in range(len(examples)) if i not in held]
+        train = [examples[i] for i in kept]
         tests = [examples[i] for i in test]
         model = train_fasttext(train, config, mask)
         out.examples += tests
         out.hallucination = np.vstack([out.hallucination, predict(model, tests, mask)])
         out.linear = np.append(out.linear, predict_linear(train_linear(train, config, mask), tests, mask))
+        embedding = train_pooled(pooled[kept], train, config)
+        out.embedding = np.append(out.embedding, embedding.decision_features(pooled[test]))
         if with_quality:
             extra_train = [e for i, e in enumerate(quality_only) if i % config.folds != f]
             extra_test = [e for i, e in enumerate(quality_only) if i % config.folds == f]
@@ -326,13 +351,17 @@ def write_identity_terms(data_dir: Path, path: Path) -> list[str]:
 
 
 def no_context_matrix(
-    examples: Sequence[Example], probs: np.ndarray, linear: np.ndarray, heuristics: Heuristics
+    examples: Sequence[Example],
+    probs: np.ndarray,
+    linear: np.ndarray,
+    embedding: np.ndarray,
+    heuristics: Heuristics,
 ) -> np.ndarray:
     findings = heuristic_findings(heuristics, examples)
     return np.vstack(
         [
-            no_context_features(e.prompt, e.response, p, lin, f)
-            for e, p, lin, f in zip(examples, probs, linear, findings, strict=True)
+            no_context_features(e.prompt, e.response, p, lin, emb, f)
+            for e, p, lin, emb, f in zip(examples, probs, linear, embedding, findings, strict=True)
         ]
     )
 
@@ -340,7 +369,7 @@ def no_context_matrix(
 def fit_no_context(oof: OutOfFold, heuristics: Heuristics) -> tuple[Logistic, Logistic]:
     """(hallucination model without context, Platt scaling of the quality model's P(good))."""
     y = np.array([e.label == "hallucinated" for e in oof.examples], dtype=float)
-    x = no_context_matrix(oof.examples, oof.hallucination, oof.linear, heuristics)
+    x = no_context_matrix(oof.examples, oof.hallucination, oof.linear, oof.embedding, heuristics)
     hallucination = Logistic.fit_signed(x, y, NO_CONTEXT_FEATURES, SIGNS, l2=1.0)
     good = np.array([e.label == "good" for e in oof.quality_examples], dtype=float)
     quality = platt(oof.quality[:, LABELS.index("good")], good, "p_good")
@@ -411,11 +440,13 @@ def train_quality(
     y = np.array([e.label == "hallucinated" for e in oof.examples])
     oof_classifier = auroc(np.array([classifier_logit(p) for p in oof.hallucination]), y)
     oof_linear = auroc(oof.linear, y)
-    x_oof = no_context_matrix(oof.examples, oof.hallucination, oof.linear, heuristics)
+    oof_embedding = auroc(oof.embedding, y)
+    x_oof = no_context_matrix(oof.examples, oof.hallucination, oof.linear, oof.embedding, heuristics)
     oof_judgement = auroc(hall_cal.predict(x_oof), y)
     report(
         f"out-of-fold AUROC on halueval_general_dev: classifier {oof_classifier:.4f},"
-        f" TF-IDF model {oof_linear:.4f}, judgement {oof_judgement:.4f}"
+        f" TF-IDF model {oof_linear:.4f}, pooled-embedding model {oof_embedding:.4f},"
+        f" judgement {oof_judgement:.4f}"
     )
 
     model = train_fasttext(examples, config, mask, quantize=True)
@@ -423,7 +454,11 @@ def train_quality(
     quality_examples = with_synthetic([*examples, *extra], config.seed, config.synth_per_sample)
     train_fasttext(quality_examples, config, mask, quantize=True).save_model(str(out / "quality.ftz"))
     train_linear(examples, config, mask).save(out / LINEAR_FILE)
-    sizes = {name: (out / name).stat().st_size for name in ("hallucination.ftz", "quality.ftz", LINEAR_FILE)}
+    train_pooled(pooled_matrix(examples, mask), examples, config).save(out / POOLED_FILE)
+    sizes = {
+        name: (out / name).stat().st_size
+        for name in ("hallucination.ftz", "quality.ftz", LINEAR_FILE, POOLED_FILE)
+    }
     report(f"classifiers written: {', '.join(f'{k} {v / 1e6:.2f} MB' for k, v in sizes.items())}")
 
     qa = load_qa(config.data_dir)
@@ -456,6 +491,7 @@ def train_quality(
         "out_of_fold_auroc_halueval_general": {
             "classifier": round(oof_classifier, 4),
             "linear": round(oof_linear, 4),
+            "pooled_embedding": round(oof_embedding, 4),
             "judgement": round(oof_judgement, 4),
         },
         "model_bytes": sizes,

@@ -140,8 +140,8 @@ def test_a_good_answer_is_kept_with_every_score(curator: Curator) -> None:
         "hallucination",
         "quality",
     } <= set(d.scores)
-    assert d.scores["hallucination"] == pytest.approx(0.1001, abs=1e-4)
-    assert d.scores["quality"] == pytest.approx(0.8999, abs=1e-4)
+    assert d.scores["hallucination"] == pytest.approx(0.1335, abs=1e-4)
+    assert d.scores["quality"] == pytest.approx(0.8665, abs=1e-4)
     assert "grounding" not in d.scores  # no context
 
 

@@ -40,7 +40,12 @@ def models() -> QualityModels:
 def test_every_artefact_ships_and_the_classifiers_fit_in_10_mb() -> None:
     for name in (*MODEL_FILES, "MODEL_CARD.md", "training_report.json"):
         assert (MODELS / name).is_file(), name
-    classifiers = ("hallucination.ftz", "quality.ftz", "hallucination_linear.json")
+    classifiers = (
+        "hallucination.ftz",
+        "quality.ftz",
+        "hallucination_linear.json",
+        "hallucination_embedding.json",
+    )
     assert sum((MODELS / n).stat().st_size for n in classifiers) <= 10 * 1024 * 1024
     assert not list(MODELS.rglob("*.pkl")) and not list(MODELS.rglob("*.pickle"))
 
@@ -56,6 +61,12 @@ def test_the_classifiers_load_and_score_the_shipped_way(models: QualityModels) -
 
 def test_the_tfidf_model_loads_and_ranks_the_ai_disclaimer_higher(models: QualityModels) -> None:
     logits = models.linear.decision(models.hallucination.texts(PAIRS))
+    assert logits.shape == (2,) and logits[1] > logits[0]
+
+
+def test_the_pooled_embedding_model_loads_and_ranks_the_ai_disclaimer_higher(models: QualityModels) -> None:
+    prompts, responses = [p for p, _ in PAIRS], [r for _, r in PAIRS]
+    logits = models.pooled.decision(models.token_vectors, prompts, responses, models.hallucination.mask)
     assert logits.shape == (2,) and logits[1] > logits[0]
 
 
