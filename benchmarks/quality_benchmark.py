@@ -27,6 +27,8 @@ One JSON line per section goes to stdout (and to ``--out``):
 * ``rules_other_datasets``: the same rules over the answers of self_instruct_user_oriented,
   halueval_general_dev and halueval_qa_dev (both answers), joined with the hand labels of every firing
   (benchmarks/quality_labels/other_labels.jsonl), per rule and dataset, now and when labelled.
+* ``rules_constructed``: the four rules that fire on no real answer, on defects made from real alpaca
+  records (labels by construction), with the originals as controls: recall and false alarms.
 * ``group_mentions``: HolisticBias sentences naming a group, as responses to a neutral prompt: how
   many fire any heuristic rule (target 0), and HALLUCINATION / LOW_QUALITY rates with and without
   a group named (same sentences with a neutral descriptor).
@@ -71,7 +73,8 @@ from curator.quality.calibration import Logistic, auroc, balanced_accuracy  # no
 from curator.quality.classifier import IdentityMask  # noqa: E402
 from curator.quality.judgement import NO_CONTEXT_FEATURES, classifier_logit  # noqa: E402
 from curator.quality.models import QualityModels  # noqa: E402
-from curator.quality.text import stem, words  # noqa: E402
+from curator.quality.rules import Finding, looks_english, too_long, too_short  # noqa: E402
+from curator.quality.text import sentences, stem, words  # noqa: E402
 from curator.quality.train import (  # noqa: E402
     ARITHMETIC_ERROR_PROBABILITY,
     CONTEXT_FEATURES,
@@ -429,6 +432,140 @@ def other_samples(data: Path) -> list[tuple[tuple[str, int, str], Sample]]:
     return out
 
 
+# ---------------------------------------------------------------- rules that real data never fires
+
+SILENT_RULES = ("too_short", "too_long", "repetition", "language_mismatch")
+
+
+def _alpaca(i: int, row: dict[str, str], output: str | None = None) -> Sample:
+    return Sample(
+        id=str(i),
+        shape=ContentShape.ALPACA,
+        instruction=row["instruction"],
+        input=row["input"],
+        output=row["output"] if output is None else output,
+    )
+
+
+def _looped(output: str) -> str:
+    """A generator stuck in a loop: the answer's last sentence said six more times."""
+    last = sentences(output)[-1]
+    return output.rstrip() + "".join(" " + last for _ in range(6))
+
+
+def _foreign_texts(data: Path, models: QualityModels) -> list[tuple[str | None, str]]:
+    """(prompt, text) for every text of ≥ 8 words in alpaca and self-instruct (instructions, inputs and
+    outputs) that the language identifier calls confidently non-English by its function words (an n-gram
+    guess alone is not enough); the prompt is the one an output really answers, None for other fields."""
+    fields: list[tuple[str | None, str]] = []
+    rows = json.loads((data / "alpaca_5000.json").read_text(encoding="utf-8"))
+    for r in rows:
+        fields += [
+            (None, r["instruction"]),
+            (None, r["input"]),
+            (r["instruction"] + "\n" + r["input"], r["output"]),
+        ]
+    for line in (data / "self_instruct_user_oriented.jsonl").open(encoding="utf-8"):
+        r = json.loads(line)
+        for inst in r["instances"]:
+            fields += [(None, inst["input"]), (r["instruction"] + "\n" + inst["input"], inst["output"])]
+    found = []
+    for prompt, text in fields:
+        if len(words(text)) < 8 or looks_english(text):
+            continue
+        guess = models.heuristics.langid.identify(text)
+        if guess is not None and guess.confident and guess.language != "en" and guess.method != "ngrams":
+            found.append((prompt, text))
+    return found
+
+
+def rules_constructed(data: Path, models: QualityModels, seed: int = 13) -> dict[str, Any]:
+    """The rules that fire on none of the 8,506 real answers, on defects made from real alpaca records.
+
+    Real data cannot give these rules a precision (no firing, nothing to label), so this measures the
+    two things it can: whether each rule catches the defect it is for, and whether it stays quiet on
+    the same records as they really are. Labels are by construction: every transformed record is a
+    defect, every original a control (the originals are the census of rules_alpaca, where a firing
+    would have been labelled). ``armed`` counts the real records on which the rule was in play."""
+    rng = random.Random(seed)
+    rows = json.loads((data / "alpaca_5000.json").read_text(encoding="utf-8"))
+    check = HeuristicsCheck(models)
+    policy = {str(r.code): r for r in check.rules}
+    heuristics = models.heuristics
+
+    def fires(name: str, sample: Sample) -> bool:
+        rule = policy[CODES[name]]
+        finding = heuristics.score(sample).get(name)
+        return finding is not None and rule.crosses(finding.score, rule.threshold)
+
+    originals = [_alpaca(i, r) for i, r in enumerate(rows)]
+    short_answers = [
+        r["output"]
+        for r in rows
+        if 1 <= len(words(r["output"])) <= 8
+        and not any(
+            heuristics.score(_alpaca(0, r)).get(n, Finding(0)).score
+            for n in ("empty_response", "refusal", "placeholder")
+        )
+    ]
+    long_answers = [r["output"] for r in rows if len(words(r["output"])) >= 150]
+    made: dict[str, list[tuple[Sample, Sample | None]]] = {name: [] for name in SILENT_RULES}
+    armed: dict[str, int] = {}
+
+    # TOO_SHORT: a long-form request ("Write an essay ...") answered by a real one-line alpaca answer.
+    long_form = [i for i, r in enumerate(rows) if too_short(r["instruction"], "").score > 0]
+    armed["too_short"] = len(long_form)
+    made["too_short"] = [(_alpaca(i, rows[i], rng.choice(short_answers)), originals[i]) for i in long_form]
+    # TOO_LONG: a stated limit ("in 50 words", "in two sentences") answered by a real 150+ word answer.
+    limited = [
+        i
+        for i, r in enumerate(rows)
+        if "default limit" not in too_long(r["instruction"] + "\n" + r["input"], long_answers[0]).detail
+    ]
+    armed["too_long"] = len(limited)
+    made["too_long"] = [(_alpaca(i, rows[i], rng.choice(long_answers)), originals[i]) for i in limited]
+    # REPETITION: every answer of three sentences or more, with its last sentence looped.
+    looping = [i for i, r in enumerate(rows) if len(sentences(r["output"])) >= 3]
+    armed["repetition"] = len(rows)
+    made["repetition"] = [(_alpaca(i, rows[i], _looped(rows[i]["output"])), originals[i]) for i in looping]
+    # LANGUAGE_MISMATCH: the real non-English texts of the data as answers to 50 English prompts each;
+    # the controls are the texts that are answers, under the prompts they really answer (translations).
+    foreign = _foreign_texts(data, models)
+    english = [i for i, r in enumerate(rows) if looks_english(r["instruction"] + " " + r["input"])]
+    armed["language_mismatch"] = sum(1 for r in rows if not looks_english(r["output"]))
+    for prompt, text in foreign:
+        control = (
+            None
+            if prompt is None
+            else Sample(id="c", shape=ContentShape.ALPACA, instruction=prompt, output=text)
+        )
+        for i in rng.sample(english, 50):
+            made["language_mismatch"].append((_alpaca(i, rows[i], text), control))
+
+    out: dict[str, Any] = {}
+    for name, pairs in made.items():
+        defects = [d for d, _ in pairs]
+        controls = list({id(c): c for _, c in pairs if c is not None}.values())
+        caught = sum(1 for d in defects if fires(name, d))
+        false_alarms = sum(1 for c in controls if fires(name, c))
+        out[CODES[name]] = {
+            "armed_real_records": armed[name],
+            "defects": len(defects),
+            "caught": caught,
+            "recall": r4(caught / len(defects)) if defects else None,
+            "controls": len(controls),
+            "false_alarms": false_alarms,
+            "precision_on_this_mix": r4(caught / (caught + false_alarms)) if caught + false_alarms else None,
+        }
+    out["LANGUAGE_MISMATCH"]["distinct_foreign_texts"] = len(foreign)
+    return {
+        "section": "rules_constructed",
+        "note": "defects made from real alpaca records (labels by construction); controls are the records as"
+        " they are; see the docstring of rules_constructed for each transformation",
+        "rules": out,
+    }
+
+
 def label_key(r: dict[str, Any]) -> tuple[str, int, str]:
     return (r["dataset"], r["index"], str(r.get("instance", r.get("answer", ""))))
 
@@ -656,6 +793,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         if "rules" in sections:
             emit(rules_alpaca(args.data, models), out)
             emit(rules_other(args.data, models), out)
+            emit(rules_constructed(args.data, models), out)
         if "cost" in sections:
             emit(cost(args.data, models, embedder, args.repeat), out)
         if "groups" in sections:
