@@ -18,7 +18,7 @@ from curator.bias.audit import BiasReport, report_from_store
 from curator.checks import default_checks
 from curator.checks.base import Check, IndexedCheck, Item
 from curator.domain.decision import Decision
-from curator.domain.policy import Policy, resolve_policy
+from curator.domain.policy import Policy, resolve_policy, upgrade_policy
 from curator.domain.reasons import ReasonCode
 from curator.domain.review import MAX_NOTE_CHARS, MAX_REVIEWER_CHARS, Review, ReviewAction, ReviewState
 from curator.domain.sample import Sample
@@ -138,6 +138,8 @@ class Curator:
             record = self.store.get_collection(name)
             if record is None:
                 raise NotFound(f"collection {name!r} does not exist; create it first")
+            # Checks added (or removed) since the policy was saved get their defaults (or go).
+            record = replace(record, policy=upgrade_policy(record.policy, self.checks))
             with self._lock:
                 self._records.setdefault(name, record)
         return record
@@ -155,9 +157,18 @@ class Curator:
                     [c for c in self.checks if isinstance(c, IndexedCheck)],
                     fsync=self.settings.state.fsync,
                     checkpoint_every=self.settings.state.checkpoint_every,
+                    kept_content=lambda ids: self._kept_content(record.name, ids),
                 )
                 self._states[record.name] = state
             return state
+
+    def _kept_content(self, collection: str, ids: Sequence[str], chunk: int = 500) -> dict[str, Sample]:
+        """Stored content of kept samples, fetched a chunk of ids at a time (SQL bind-parameter limits)."""
+        wanted = list(dict.fromkeys(ids))
+        out: dict[str, Sample] = {}
+        for start in range(0, len(wanted), chunk):
+            out.update(self.store.kept_samples(collection, wanted[start : start + chunk]))
+        return out
 
     def _info(self, record: CollectionRecord) -> CollectionInfo:
         """Describe a collection without loading its indexes just to count them."""

@@ -99,6 +99,26 @@ class PolicyTarget:
         return []
 
 
+def upgrade_policy(policy: Policy, targets: Iterable[PolicyTarget]) -> Policy:
+    """A stored policy brought to the checks of this version: checks, rules and parameters it does not
+    mention get their defaults, and those this version no longer has are dropped (a policy saved by an
+    older or newer curator still loads)."""
+    by_name = {t.name: t for t in targets}
+    kept: dict[str, CheckPolicy] = {}
+    for name, given in policy.checks.items():
+        target = by_name.get(name)
+        if target is None:
+            continue
+        codes = {str(r.code) for r in target.rules}
+        known_params = set(target.default_params())
+        kept[name] = CheckPolicy(
+            enabled=given.enabled,
+            rules={code: rule for code, rule in given.rules.items() if code in codes},
+            params={key: value for key, value in given.params.items() if key in known_params},
+        )
+    return resolve_policy(Policy(dedup_key=policy.dedup_key, checks=kept), by_name.values())
+
+
 def resolve_policy(policy: Policy, targets: Iterable[PolicyTarget]) -> Policy:
     """Fill in defaults for every check and rule, and reject anything unknown or out of range."""
     by_name = {t.name: t for t in targets}

@@ -141,9 +141,12 @@ class AdmissionLog:
             os.fsync(self._file.fileno())
         self.frames_since_snapshot += 1
 
-    def checkpoint(self) -> None:
-        """Fold snapshot + log into the next generation's snapshot; crash-safe at every step."""
-        batches = list(self.load())
+    def checkpoint(self, batches: list[Batch] | None = None) -> None:
+        """Fold snapshot + log into the next generation's snapshot; crash-safe at every step.
+
+        ``batches``, when given, is written instead: everything admitted, rewritten (new feature columns
+        computed for samples admitted before a check existed)."""
+        batches = list(self.load()) if batches is None else batches
         nxt = self.generation + 1
         tmp = self._path("snap.tmp", nxt)
         with tmp.open("wb") as f:

@@ -2,21 +2,30 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from curator.arrays import GrowableArray
-from curator.checks.base import stack
+from curator.checks.base import Item, stack
 from curator.domain.policy import Policy
+from curator.domain.sample import Sample
+from curator.errors import FailedPrecondition
 from curator.state.admission_log import AdmissionLog, Batch
 
 if TYPE_CHECKING:
-    from curator.checks.base import DedupIndex, IndexedCheck, Item
+    from curator.checks.base import DedupIndex, IndexedCheck
+
+log = logging.getLogger(__name__)
+
+# Sample content of kept samples by id (the decision log keeps it): what a check that is new to a
+# collection computes its features from.
+KeptContent = Callable[[Sequence[str]], Mapping[str, Sample]]
 
 
 class AdmittedRows:
@@ -59,6 +68,7 @@ class CollectionState:
         *,
         fsync: bool = True,
         checkpoint_every: int = 1000,
+        kept_content: KeptContent | None = None,
     ) -> None:
         self.name = name
         self.policy = policy
@@ -75,7 +85,15 @@ class CollectionState:
         self.clock: Callable[[], float] = time.time  # admission timestamps; tests move it
         self._checkpoint_every = checkpoint_every
         self._log = AdmissionLog(directory, fsync=fsync)
-        for snapshot in self._log.load_snapshot():
+        snapshots = self._log.load_snapshot()
+        logged = list(self._log.load_log())
+        new = [
+            c for c in self._checks if any(b.ids and not _features(b, c.name) for b in [*snapshots, *logged])
+        ]
+        if new:
+            snapshots, logged = [self._backfill([*snapshots, *logged], new, kept_content)], []
+            self._log.checkpoint(snapshots)  # once: the next start finds every column
+        for snapshot in snapshots:
             # Indexes that kept an image of themselves at the snapshot (HNSW graphs) skip re-adding it.
             restored = {
                 name
@@ -83,8 +101,42 @@ class CollectionState:
                 if index.load_image(self._log.side_file(name), snapshot.ids, _features(snapshot, name))
             }
             self._apply(snapshot, skip=restored)
-        for batch in self._log.load_log():
+        for batch in logged:
             self._apply(batch)
+
+    def _backfill(
+        self, batches: list[Batch], checks: list[IndexedCheck], kept_content: KeptContent | None
+    ) -> Batch:
+        """Everything admitted as one batch, with the features of ``checks`` computed from the kept samples'
+        stored content: the collection predates those checks (a new version added them)."""
+        names = ", ".join(c.name for c in checks)
+        ids = [i for b in batches for i in b.ids]
+        content = kept_content(ids) if kept_content is not None else {}
+        absent = [i for i in dict.fromkeys(ids) if i not in content]
+        if absent:
+            raise FailedPrecondition(
+                f"collection {self.name!r} has {len(ids)} kept samples without {names} features, and"
+                f" {len(absent)} of them (e.g. {absent[:3]}) have no stored content to compute them from;"
+                " re-create the collection from the source data"
+            )
+        log.warning("collection %s: computing %s features for %d kept samples", self.name, names, len(ids))
+        items = [Item.build(content[i], k, self.policy.dedup_key) for k, i in enumerate(ids)]
+        columns: dict[str, np.ndarray] = {}
+        for key in dict.fromkeys(k for b in batches for k in b.columns):
+            if key.split(".", 1)[0] in {c.name for c in checks}:
+                continue
+            if all(key in b.columns for b in batches):
+                columns[key] = np.concatenate([b.columns[key] for b in batches])
+            elif key.startswith("row."):  # admission time and diversity: unknown for old batches
+                dtype = next(b.columns[key].dtype for b in batches if key in b.columns)
+                columns[key] = np.concatenate(
+                    [b.columns.get(key, np.full(len(b.ids), np.nan, dtype=dtype)) for b in batches]
+                )
+        for check in checks:
+            for feature, column in check.features(items, self.policy.check(check.name)).items():
+                columns[f"{check.name}.{feature}"] = column
+        metadata = [m for b in batches for m in (b.metadata or [{} for _ in b.ids])]
+        return Batch(ids, columns, metadata)
 
     def index(self, check: str) -> DedupIndex:
         return self._indexes[check]

@@ -6,7 +6,7 @@ import pytest
 
 from curator.checks import default_checks
 from curator.domain.decision import Action, CheckResult, Evidence
-from curator.domain.policy import Policy, RulePolicy, reasons_for, resolve_policy
+from curator.domain.policy import Policy, RulePolicy, reasons_for, resolve_policy, upgrade_policy
 from curator.domain.reasons import DESCRIPTIONS, ReasonCode
 from curator.errors import InvalidArgument
 
@@ -101,3 +101,30 @@ def test_every_reason_code_is_upper_snake_and_documented() -> None:
     for check in default_checks():
         for rule in check.rules:
             assert rule.code in ReasonCode
+
+
+def test_a_stored_policy_is_brought_to_the_checks_of_this_version() -> None:
+    """Checks a newer curator added get their defaults; what this version does not know is dropped."""
+    checks = default_checks()
+    stored = Policy.model_validate(
+        {
+            "checks": {
+                "near_duplicate": {
+                    "rules": {
+                        "NEAR_DUPLICATE": {"threshold": 0.9, "action": "drop"},
+                        "RETIRED_RULE": {"threshold": 0.5, "action": "drop"},
+                    },
+                    "params": {"lsh_threshold": 0.7, "retired_param": 3},
+                },
+                "retired_check": {"enabled": True},
+            }
+        }
+    )
+    upgraded = upgrade_policy(stored, checks)
+    assert set(upgraded.checks) == {c.name for c in checks}
+    near = upgraded.check("near_duplicate")
+    assert near.rules["NEAR_DUPLICATE"].threshold == 0.9 and "RETIRED_RULE" not in near.rules
+    assert near.params["lsh_threshold"] == 0.7 and "retired_param" not in near.params
+    assert upgraded.check("semantic") == resolve_policy(Policy(), checks).check("semantic")
+    with pytest.raises(InvalidArgument):  # a policy given by a caller is still checked strictly
+        resolve_policy(stored, checks)
