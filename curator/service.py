@@ -99,7 +99,7 @@ class Curator:
         return self._info(self._record(name))
 
     def list_collections(self) -> list[CollectionInfo]:
-        return [self._info(r) for r in self.store.list_collections()]
+        return [self._info(self._upgraded(r)) for r in self.store.list_collections()]
 
     def update_policy(self, name: str, policy: Policy) -> CollectionInfo:
         current = self._record(name)
@@ -138,11 +138,14 @@ class Curator:
             record = self.store.get_collection(name)
             if record is None:
                 raise NotFound(f"collection {name!r} does not exist; create it first")
-            # Checks added (or removed) since the policy was saved get their defaults (or go).
-            record = replace(record, policy=upgrade_policy(record.policy, self.checks))
+            record = self._upgraded(record)
             with self._lock:
                 self._records.setdefault(name, record)
         return record
+
+    def _upgraded(self, record: CollectionRecord) -> CollectionRecord:
+        """Checks added (or removed) since the policy was saved get their defaults (or go)."""
+        return replace(record, policy=upgrade_policy(record.policy, self.checks))
 
     def _state(self, record: CollectionRecord) -> CollectionState:
         with self._lock:

@@ -40,6 +40,8 @@ def test_a_check_new_to_a_collection_indexes_what_it_kept_before(tmp_path: Path)
     new = Curator(settings, checks=checks_with(encoder, settings))
     try:
         assert new.get_collection("c").policy.check("semantic").enabled  # the new check's defaults
+        [listed] = new.list_collections()
+        assert listed.policy == new.get_collection("c").policy
         [shuffled] = new.filter("c", [sample("s", SHUFFLED)])
         assert [(r.code, r.matched_id) for r in shuffled.reasons] == [("SEMANTIC_DUPLICATE", "a")]
         assert new.index_sizes()[("c", "semantic")] == 2
