@@ -109,7 +109,8 @@ class CollectionState:
     ) -> Batch:
         """Everything admitted as one batch, with the features of ``checks`` computed from the kept samples'
         stored content: the collection predates those checks (a new version added them)."""
-        names = ", ".join(c.name for c in checks)
+        recomputed = {c.name for c in checks}
+        names = ", ".join(sorted(recomputed))
         ids = [i for b in batches for i in b.ids]
         content = kept_content(ids) if kept_content is not None else {}
         absent = [i for i in dict.fromkeys(ids) if i not in content]
@@ -123,7 +124,7 @@ class CollectionState:
         items = [Item.build(content[i], k, self.policy.dedup_key) for k, i in enumerate(ids)]
         columns: dict[str, np.ndarray] = {}
         for key in dict.fromkeys(k for b in batches for k in b.columns):
-            if key.split(".", 1)[0] in {c.name for c in checks}:
+            if key.split(".", 1)[0] in recomputed:
                 continue
             if all(key in b.columns for b in batches):
                 columns[key] = np.concatenate([b.columns[key] for b in batches])
