@@ -182,7 +182,8 @@ def _general_cv(data: Path, config: TrainConfig, models: QualityModels, fold_see
     thresholds = []
     for f, test in enumerate(folds):
         held = set(test)
-        train = [e for i, e in enumerate(examples) if i not in held]
+        kept = [i for i in range(len(examples)) if i not in held]
+        train = [examples[i] for i in kept]
         inner = dataclasses.replace(config, seed=config.seed + 10 * (f + 1))
         oof = out_of_fold(train, inner, mask, with_quality=False)
         y_in = np.array([e.label == "hallucinated" for e in oof.examples])
@@ -194,7 +195,6 @@ def _general_cv(data: Path, config: TrainConfig, models: QualityModels, fold_see
         tests = [examples[i] for i in test]
         probs = predict(model, tests, mask)
         linear = predict_linear(train_linear(train, inner, mask), tests, mask)
-        kept = [i for i in range(len(examples)) if i not in held]
         embedding = train_pooled(pooled[kept], train, inner).decision_features(pooled[test])
         h = cal.predict(no_context_matrix(tests, probs, linear, embedding, heuristics))
         wrong = np.array([bool(find_errors(e.response, e.prompt)) for e in tests])

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from curator.quality.calibration import Logistic
 from curator.quality.classifier import QualityClassifier
@@ -14,6 +15,8 @@ from curator.quality.langid import LanguageIdentifier
 from curator.quality.linear import LinearTextModel
 from curator.quality.pooled import PooledEmbeddingModel, TokenVectors
 from curator.quality.rules import Heuristics
+
+T = TypeVar("T")
 
 LINEAR_FILE = "hallucination_linear.json"
 POOLED_FILE = "hallucination_embedding.json"
@@ -44,7 +47,8 @@ class Calibration:
 
 
 class QualityModels:
-    """Heuristics (with the language profiles), the two fastText classifiers and the calibration."""
+    """Heuristics (with the language profiles), the fastText classifiers, the TF-IDF and pooled-embedding
+    models and the calibration."""
 
     _shared: ClassVar[dict[Path, QualityModels]] = {}
     _shared_lock: ClassVar[threading.Lock] = threading.Lock()
@@ -60,10 +64,7 @@ class QualityModels:
     def __init__(self, model_dir: Path) -> None:
         self.model_dir = Path(model_dir)
         self._lock = threading.Lock()
-        self._heuristics: Heuristics | None = None
-        self._calibration: Calibration | None = None
-        self._linear: LinearTextModel | None = None
-        self._pooled: PooledEmbeddingModel | None = None
+        self._loaded: dict[str, Any] = {}  # artefact file name -> what it loaded into
         mask = self.model_dir / "identity_terms.json"
         self.hallucination = QualityClassifier(self.model_dir / "hallucination.ftz", mask)
         self.quality = QualityClassifier(self.model_dir / "quality.ftz", mask)
@@ -74,35 +75,31 @@ class QualityModels:
             raise ModelMissing(f"{path} is missing: build it with `curator train quality`")
         return path
 
+    def _once(self, name: str, load: Callable[[Path], T]) -> T:
+        """The artefact ``name`` loaded by ``load``, at most once."""
+        with self._lock:
+            if name not in self._loaded:
+                self._loaded[name] = load(self._path(name))
+            loaded: T = self._loaded[name]
+            return loaded
+
     @property
     def heuristics(self) -> Heuristics:
-        with self._lock:
-            if self._heuristics is None:
-                self._heuristics = Heuristics(LanguageIdentifier.load(self._path("langid.json")))
-            return self._heuristics
+        return self._once("langid.json", lambda path: Heuristics(LanguageIdentifier.load(path)))
 
     @property
     def calibration(self) -> Calibration:
-        with self._lock:
-            if self._calibration is None:
-                self._calibration = Calibration.load(self._path("calibration.json"))
-            return self._calibration
+        return self._once("calibration.json", Calibration.load)
 
     @property
     def linear(self) -> LinearTextModel:
         """The TF-IDF model over the classifiers' input lines (``hallucination_linear.json``)."""
-        with self._lock:
-            if self._linear is None:
-                self._linear = LinearTextModel.load(self._path(LINEAR_FILE))
-            return self._linear
+        return self._once(LINEAR_FILE, LinearTextModel.load)
 
     @property
     def pooled(self) -> PooledEmbeddingModel:
         """The pooled-embedding model (``hallucination_embedding.json``)."""
-        with self._lock:
-            if self._pooled is None:
-                self._pooled = PooledEmbeddingModel.load(self._path(POOLED_FILE))
-            return self._pooled
+        return self._once(POOLED_FILE, PooledEmbeddingModel.load)
 
     @property
     def token_vectors(self) -> TokenVectors:
