@@ -22,7 +22,7 @@ from curator.domain.policy import Policy, resolve_policy, upgrade_policy
 from curator.domain.reasons import ReasonCode
 from curator.domain.review import MAX_NOTE_CHARS, MAX_REVIEWER_CHARS, Review, ReviewAction, ReviewState
 from curator.domain.sample import Sample
-from curator.domain.validation import SampleInput, validate_batch
+from curator.domain.validation import Limits, SampleInput, validate_batch
 from curator.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, Unavailable
 from curator.monitor.collapse import diversity_windows
 from curator.observability import metrics
@@ -55,6 +55,12 @@ class DecisionPage:
 
 
 @dataclass(frozen=True, slots=True)
+class ServerInfo:
+    version: str
+    limits: Limits
+
+
+@dataclass(frozen=True, slots=True)
 class CollectionInfo:
     name: str
     policy: Policy
@@ -79,6 +85,12 @@ class Curator:
         self.default_policy = resolve_policy(settings.default_policy, self.checks)
         metrics.configure(settings.http.generator_key, settings.http.max_label_values)
         metrics.watch(self)
+
+    def server_info(self) -> ServerInfo:
+        """This curator's version and request limits (a client sizes its batches by them)."""
+        from curator import __version__
+
+        return ServerInfo(__version__, self.limits)
 
     # ---------------------------------------------------------------- collections
 

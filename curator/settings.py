@@ -56,11 +56,21 @@ class StateSettings(_Section):
 
 
 class LimitsSettings(_Section):
-    max_text_chars: int = Field(default=100_000, ge=1)
-    max_batch: int = Field(default=1_000, ge=1, le=100_000)
+    """What one request may hold (docs/configuration.md#limits); clients read them with GetServerInfo."""
+
+    max_text_chars: int = Field(default=100_000, ge=1, description="characters in any one text field")
+    max_batch: int = Field(default=1_000, ge=1, le=100_000, description="samples per request")
+    max_id_chars: int = Field(
+        default=256, ge=1, le=2_000, description="characters in a sample id (ids are indexed)"
+    )
+    max_metadata_entries: int = Field(default=64, ge=0, description="metadata entries per sample")
+    max_metadata_key_chars: int = Field(default=128, ge=1, le=2_000, description="characters in a key")
+    max_metadata_value_chars: int = Field(default=1_024, ge=1, description="characters in a value")
+    max_context_items: int = Field(default=64, ge=0, description="context entries per sample")
+    max_messages: int = Field(default=1_000, ge=1, description="messages per chat sample")
 
     def limits(self) -> Limits:
-        return Limits(self.max_text_chars, self.max_batch)
+        return Limits(**self.model_dump())
 
 
 class EmbeddingSettings(_Section):

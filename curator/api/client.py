@@ -31,7 +31,7 @@ from curator.errors import (
     NotFound,
     Unavailable,
 )
-from curator.service import CollectionInfo, DecisionPage
+from curator.service import CollectionInfo, DecisionPage, ServerInfo
 from curator.state.store import DecisionQuery, DecisionRecord, Stats, StatsQuery
 from curator.v1 import curator_service_pb2 as pb
 from curator.v1 import curator_service_pb2_grpc as pb_grpc
@@ -191,6 +191,11 @@ class CuratorClient:
     ) -> DecisionRecord:
         request = convert.review_decision_request(decision_id, action, reviewer, note)
         return convert.logged_decision_in(self._unary(self._stub.ReviewDecision, request))
+
+    # ---------------------------------------------------------------- server
+
+    def server_info(self) -> ServerInfo:
+        return convert.server_info_in(self._unary(self._stub.GetServerInfo, pb.GetServerInfoRequest()))
 
     # ---------------------------------------------------------------- lifecycle
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -13,10 +14,10 @@ from curator.domain.policy import CheckPolicy, DedupKey, Policy, RulePolicy
 from curator.domain.reasons import ReasonCode
 from curator.domain.review import Review, ReviewAction, ReviewState
 from curator.domain.sample import ContentShape, Message, Sample
-from curator.domain.validation import SampleInput
+from curator.domain.validation import Limits, SampleInput
 from curator.errors import FieldViolation, InvalidArgument
 from curator.monitor.collapse import DiversityWindow
-from curator.service import CollectionInfo, DecisionPage
+from curator.service import CollectionInfo, DecisionPage, ServerInfo
 from curator.state.store import DecisionQuery, DecisionRecord, ReviewCounts, Stats, StatsQuery, VerdictCounts
 from curator.v1 import curator_service_pb2 as pb
 
@@ -570,3 +571,15 @@ def bias_report_in(r: pb.BiasReport) -> BiasReport:
         toxic=_terms_in(r.toxic),
         flags=list(r.flags),
     )
+
+
+# ---------------------------------------------------------------- server info
+
+
+def server_info(info: ServerInfo) -> pb.ServerInfo:
+    return pb.ServerInfo(version=info.version, limits=pb.Limits(**dataclasses.asdict(info.limits)))
+
+
+def server_info_in(info: pb.ServerInfo) -> ServerInfo:
+    limits = {f.name: getattr(info.limits, f.name) for f in dataclasses.fields(Limits)}
+    return ServerInfo(info.version, Limits(**limits))

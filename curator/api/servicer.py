@@ -76,3 +76,6 @@ class CuratorServicer(pb_grpc.CuratorServiceServicer):
 
     def UpdatePolicy(self, request: pb.UpdatePolicyRequest, context: grpc.ServicerContext) -> pb.Collection:
         return convert.collection(self.curator.update_policy(request.name, convert.policy_in(request.policy)))
+
+    def GetServerInfo(self, request: pb.GetServerInfoRequest, context: grpc.ServicerContext) -> pb.ServerInfo:
+        return convert.server_info(self.curator.server_info())

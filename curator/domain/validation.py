@@ -29,8 +29,22 @@ class SampleInput:
 
 @dataclass(frozen=True, slots=True)
 class Limits:
+    """What one request may hold. Everything a sample carries is bounded, because all of it is logged
+    (and ids and metadata keys are indexed, and metadata values become metric labels)."""
+
     max_text_chars: int = 100_000
     max_batch: int = 1_000
+    max_id_chars: int = 256
+    max_metadata_entries: int = 64
+    max_metadata_key_chars: int = 128
+    max_metadata_value_chars: int = 1_024
+    max_context_items: int = 64
+    max_messages: int = 1_000
+
+
+def _control(value: str) -> str | None:
+    """What is wrong with a string that no store can hold (one with a NUL character), or None."""
+    return "contains a NUL character (\\x00), which cannot be stored; remove it" if "\x00" in value else None
 
 
 def validate_sample(
@@ -41,6 +55,12 @@ def validate_sample(
     out: list[FieldViolation] = []
     if not raw.id or not raw.id.strip():
         out.append(FieldViolation(f"{p}id", "id is required: give every sample a non-empty id"))
+    elif len(raw.id) > limits.max_id_chars:
+        out.append(
+            FieldViolation(f"{p}id", f"id is {len(raw.id)} characters; ids are at most {limits.max_id_chars}")
+        )
+    elif any(ord(ch) < 32 or ord(ch) == 127 for ch in raw.id):
+        out.append(FieldViolation(f"{p}id", "id contains a control character; use printable characters"))
     shapes = []
     if raw.text is not None:
         shapes.append(ContentShape.TEXT)
@@ -58,21 +78,32 @@ def validate_sample(
         names = " and ".join(s.value for s in shapes)
         out.append(FieldViolation(f"{p}content", f"two content shapes ({names}): set exactly one"))
     for name in ("text", "instruction", "input", "output"):
-        value = getattr(raw, name)
-        if value is not None and len(value) > limits.max_text_chars:
-            out.append(_too_long(f"{p}{name}", len(value), limits))
+        out += _text(f"{p}{name}", getattr(raw, name), limits)
     messages = []
+    if raw.messages and len(raw.messages) > limits.max_messages:
+        out.append(
+            FieldViolation(
+                f"{p}messages",
+                f"{len(raw.messages)} messages; a sample holds at most {limits.max_messages}",
+            )
+        )
     for i, (role, content) in enumerate(raw.messages or ()):
         if role not in ROLES:
             out.append(
                 FieldViolation(f"{p}messages[{i}].role", f"unknown role {role!r}: use one of {list(ROLES)}")
             )
-        if len(content) > limits.max_text_chars:
-            out.append(_too_long(f"{p}messages[{i}].content", len(content), limits))
+        out += _text(f"{p}messages[{i}].content", content, limits)
         messages.append(Message(role, content))
+    if len(raw.context) > limits.max_context_items:
+        out.append(
+            FieldViolation(
+                f"{p}context",
+                f"{len(raw.context)} context entries; a sample holds at most {limits.max_context_items}",
+            )
+        )
     for i, ctx in enumerate(raw.context):
-        if len(ctx) > limits.max_text_chars:
-            out.append(_too_long(f"{p}context[{i}]", len(ctx), limits))
+        out += _text(f"{p}context[{i}]", ctx, limits)
+    out += _metadata(f"{p}metadata", raw.metadata, limits)
     if out:
         return None, out
     sample = Sample(
@@ -115,6 +146,47 @@ def validate_batch(raws: Sequence[SampleInput], limits: Limits) -> list[Sample]:
     if violations:
         raise InvalidArgument(violations)
     return samples
+
+
+def _text(path: str, value: str | None, limits: Limits) -> list[FieldViolation]:
+    if value is None:
+        return []
+    if len(value) > limits.max_text_chars:
+        return [_too_long(path, len(value), limits)]
+    problem = _control(value)
+    return [FieldViolation(path, problem)] if problem else []
+
+
+def _metadata(path: str, metadata: Mapping[str, str], limits: Limits) -> list[FieldViolation]:
+    out = []
+    if len(metadata) > limits.max_metadata_entries:
+        out.append(
+            FieldViolation(
+                path, f"{len(metadata)} entries; a sample carries at most {limits.max_metadata_entries}"
+            )
+        )
+    for key, value in metadata.items():
+        where = f"{path}[{key[:40]}]"
+        if not key:
+            out.append(FieldViolation(where, "metadata keys must not be empty"))
+        elif len(key) > limits.max_metadata_key_chars:
+            out.append(
+                FieldViolation(
+                    where, f"key is {len(key)} characters; keys are at most {limits.max_metadata_key_chars}"
+                )
+            )
+        elif problem := _control(key):
+            out.append(FieldViolation(where, f"key {problem}"))
+        if len(value) > limits.max_metadata_value_chars:
+            out.append(
+                FieldViolation(
+                    where,
+                    f"value is {len(value)} characters; values are at most {limits.max_metadata_value_chars}",
+                )
+            )
+        elif problem := _control(value):
+            out.append(FieldViolation(where, f"value {problem}"))
+    return out
 
 
 def _too_long(path: str, n: int, limits: Limits) -> FieldViolation:

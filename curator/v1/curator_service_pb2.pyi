@@ -1,5 +1,6 @@
 import datetime
 
+from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.rpc import status_pb2 as _status_pb2
 from google.protobuf.internal import containers as _containers
@@ -273,12 +274,14 @@ class ListCollectionsResponse(_message.Message):
     def __init__(self, collections: _Optional[_Iterable[_Union[Collection, _Mapping]]] = ...) -> None: ...
 
 class UpdatePolicyRequest(_message.Message):
-    __slots__ = ("name", "policy")
+    __slots__ = ("name", "policy", "update_mask")
     NAME_FIELD_NUMBER: _ClassVar[int]
     POLICY_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
     name: str
     policy: Policy
-    def __init__(self, name: _Optional[str] = ..., policy: _Optional[_Union[Policy, _Mapping]] = ...) -> None: ...
+    update_mask: _field_mask_pb2.FieldMask
+    def __init__(self, name: _Optional[str] = ..., policy: _Optional[_Union[Policy, _Mapping]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ...) -> None: ...
 
 class GetStatsRequest(_message.Message):
     __slots__ = ("collection", "start_time", "end_time", "bucket_seconds", "group_by")
@@ -567,3 +570,35 @@ class BiasReport(_message.Message):
     toxic: _containers.RepeatedCompositeFieldContainer[BiasTermCount]
     flags: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, source: _Optional[str] = ..., lexicon_version: _Optional[str] = ..., totals: _Optional[_Union[VerdictCounts, _Mapping]] = ..., overall_drop_rate: _Optional[float] = ..., drop_factor: _Optional[float] = ..., min_count: _Optional[int] = ..., axes: _Optional[_Iterable[_Union[BiasAxis, _Mapping]]] = ..., gender_terms: _Optional[_Iterable[_Union[BiasTermCount, _Mapping]]] = ..., occupations: _Optional[_Iterable[_Union[OccupationGender, _Mapping]]] = ..., stereotypes: _Optional[_Iterable[_Union[BiasTermCount, _Mapping]]] = ..., toxic: _Optional[_Iterable[_Union[BiasTermCount, _Mapping]]] = ..., flags: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class GetServerInfoRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class Limits(_message.Message):
+    __slots__ = ("max_batch", "max_text_chars", "max_id_chars", "max_metadata_entries", "max_metadata_key_chars", "max_metadata_value_chars", "max_context_items", "max_messages")
+    MAX_BATCH_FIELD_NUMBER: _ClassVar[int]
+    MAX_TEXT_CHARS_FIELD_NUMBER: _ClassVar[int]
+    MAX_ID_CHARS_FIELD_NUMBER: _ClassVar[int]
+    MAX_METADATA_ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    MAX_METADATA_KEY_CHARS_FIELD_NUMBER: _ClassVar[int]
+    MAX_METADATA_VALUE_CHARS_FIELD_NUMBER: _ClassVar[int]
+    MAX_CONTEXT_ITEMS_FIELD_NUMBER: _ClassVar[int]
+    MAX_MESSAGES_FIELD_NUMBER: _ClassVar[int]
+    max_batch: int
+    max_text_chars: int
+    max_id_chars: int
+    max_metadata_entries: int
+    max_metadata_key_chars: int
+    max_metadata_value_chars: int
+    max_context_items: int
+    max_messages: int
+    def __init__(self, max_batch: _Optional[int] = ..., max_text_chars: _Optional[int] = ..., max_id_chars: _Optional[int] = ..., max_metadata_entries: _Optional[int] = ..., max_metadata_key_chars: _Optional[int] = ..., max_metadata_value_chars: _Optional[int] = ..., max_context_items: _Optional[int] = ..., max_messages: _Optional[int] = ...) -> None: ...
+
+class ServerInfo(_message.Message):
+    __slots__ = ("version", "limits")
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    LIMITS_FIELD_NUMBER: _ClassVar[int]
+    version: str
+    limits: Limits
+    def __init__(self, version: _Optional[str] = ..., limits: _Optional[_Union[Limits, _Mapping]] = ...) -> None: ...

@@ -5,7 +5,7 @@ import warnings
 
 from curator.v1 import curator_service_pb2 as curator_dot_v1_dot_curator__service__pb2
 
-GRPC_GENERATED_VERSION = '1.85.1'
+GRPC_GENERATED_VERSION = '1.85.4'
 GRPC_VERSION = grpc.__version__
 _version_not_supported = False
 
@@ -84,6 +84,11 @@ class CuratorServiceStub:
                 request_serializer=curator_dot_v1_dot_curator__service__pb2.ReviewDecisionRequest.SerializeToString,
                 response_deserializer=curator_dot_v1_dot_curator__service__pb2.LoggedDecision.FromString,
                 _registered_method=True)
+        self.GetServerInfo = channel.unary_unary(
+                '/curator.v1.CuratorService/GetServerInfo',
+                request_serializer=curator_dot_v1_dot_curator__service__pb2.GetServerInfoRequest.SerializeToString,
+                response_deserializer=curator_dot_v1_dot_curator__service__pb2.ServerInfo.FromString,
+                _registered_method=True)
 
 
 class CuratorServiceServicer:
@@ -131,8 +136,9 @@ class CuratorServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def UpdatePolicy(self, request, context):
-        """Replaces thresholds and actions; bumps policy_version. Index parameters
-        (dedup key, shingle size, num_perm) are fixed when the collection is created.
+        """Changes thresholds, actions and which checks run; bumps policy_version. Only what
+        update_mask names changes (no mask: every field set in `policy`; "*": the whole policy).
+        Index parameters (dedup key, shingle size, num_perm) are fixed when the collection is created.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -159,6 +165,13 @@ class CuratorServiceServicer:
         """A person's approve / reject of a pending REVIEW decision. Approving admits the sample into
         the collection's indexes as if it had been kept; every review is logged with who and when.
         FAILED_PRECONDITION when the decision is not a pending REVIEW (e.g. already reviewed).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetServerInfo(self, request, context):
+        """The server's version and request limits, so that a client can size its batches up front.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -216,6 +229,11 @@ def add_CuratorServiceServicer_to_server(servicer, server):
                     servicer.ReviewDecision,
                     request_deserializer=curator_dot_v1_dot_curator__service__pb2.ReviewDecisionRequest.FromString,
                     response_serializer=curator_dot_v1_dot_curator__service__pb2.LoggedDecision.SerializeToString,
+            ),
+            'GetServerInfo': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetServerInfo,
+                    request_deserializer=curator_dot_v1_dot_curator__service__pb2.GetServerInfoRequest.FromString,
+                    response_serializer=curator_dot_v1_dot_curator__service__pb2.ServerInfo.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -488,6 +506,33 @@ class CuratorService:
             '/curator.v1.CuratorService/ReviewDecision',
             curator_dot_v1_dot_curator__service__pb2.ReviewDecisionRequest.SerializeToString,
             curator_dot_v1_dot_curator__service__pb2.LoggedDecision.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetServerInfo(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/curator.v1.CuratorService/GetServerInfo',
+            curator_dot_v1_dot_curator__service__pb2.GetServerInfoRequest.SerializeToString,
+            curator_dot_v1_dot_curator__service__pb2.ServerInfo.FromString,
             options,
             channel_credentials,
             insecure,
