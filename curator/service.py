@@ -18,7 +18,7 @@ from curator.bias.audit import BiasReport, report_from_store
 from curator.checks import default_checks
 from curator.checks.base import Check, IndexedCheck, Item
 from curator.domain.decision import Decision
-from curator.domain.policy import Policy, resolve_policy, upgrade_policy
+from curator.domain.policy import Policy, PolicyPatch, apply_patch, as_patch, resolve_policy, upgrade_policy
 from curator.domain.reasons import ReasonCode
 from curator.domain.review import MAX_NOTE_CHARS, MAX_REVIEWER_CHARS, Review, ReviewAction, ReviewState
 from curator.domain.sample import Sample
@@ -113,10 +113,11 @@ class Curator:
     def list_collections(self) -> list[CollectionInfo]:
         return [self._info(self._upgraded(r)) for r in self.store.list_collections()]
 
-    def update_policy(self, name: str, policy: Policy) -> CollectionInfo:
+    def update_policy(self, name: str, change: PolicyPatch | Policy) -> CollectionInfo:
+        """Change what ``change`` names and nothing else (see PolicyPatch); bumps the policy version."""
         current = self._record(name)
         # Index parameters left out keep their current values rather than reverting to defaults.
-        merged = policy.model_copy(deep=True)
+        merged = apply_patch(current.policy, as_patch(change))
         for check_name, check_policy in current.policy.checks.items():
             given = merged.checks.get(check_name)
             if given is not None:

@@ -19,7 +19,7 @@ from grpc_status import rpc_status
 from curator.api import convert
 from curator.bias.audit import BiasReport
 from curator.domain.decision import Decision
-from curator.domain.policy import Policy
+from curator.domain.policy import Policy, PolicyPatch, as_patch
 from curator.domain.review import ReviewAction
 from curator.domain.validation import SampleInput
 from curator.errors import (
@@ -167,8 +167,12 @@ class CuratorClient:
         response = self._unary(self._stub.ListCollections, pb.ListCollectionsRequest())
         return [convert.collection_in(c) for c in response.collections]
 
-    def update_policy(self, name: str, policy: Policy) -> CollectionInfo:
-        request = pb.UpdatePolicyRequest(name=name, policy=convert.policy_out(policy))
+    def update_policy(self, name: str, change: PolicyPatch | Policy) -> CollectionInfo:
+        """Change what ``change`` names (see :class:`PolicyPatch`); a Policy changes the fields it sets."""
+        patch = as_patch(change)
+        request = pb.UpdatePolicyRequest(name=name, policy=convert.policy_values_out(dict(patch.values)))
+        if patch.paths is not None:
+            request.update_mask.paths.extend(patch.paths)
         return convert.collection_in(self._unary(self._stub.UpdatePolicy, request))
 
     # ---------------------------------------------------------------- stats

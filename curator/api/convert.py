@@ -5,12 +5,13 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from curator.bias.audit import AxisStat, BiasReport, GroupStat, OccupationRow, TermStat
 from curator.domain.decision import Action, Annotation, Decision, Reason, Verdict
-from curator.domain.policy import CheckPolicy, DedupKey, Policy, RulePolicy
+from curator.domain.policy import DedupKey, Policy, PolicyPatch
 from curator.domain.reasons import ReasonCode
 from curator.domain.review import Review, ReviewAction, ReviewState
 from curator.domain.sample import ContentShape, Message, Sample
@@ -91,21 +92,62 @@ def annotation_in(a: pb.Annotation) -> Annotation:
     return Annotation(a.check, a.kind, a.subject, a.label, span, dict(a.attributes))
 
 
-def policy_in(p: pb.Policy) -> Policy:
-    """Unset enums and absent checks mean "default"; the service fills them in."""
-    checks = {}
+def policy_values(p: pb.Policy, path: str = "policy") -> dict[str, Any]:
+    """The fields of ``p`` that are set, shaped like the policy's JSON (what a partial update changes).
+
+    Unknown enum values are refused rather than read as defaults."""
+    violations: list[FieldViolation] = []
+    out: dict[str, Any] = {}
+    if p.dedup_key != pb.DEDUP_KEY_UNSPECIFIED:
+        if p.dedup_key in _DEDUP_KEY_IN:
+            out["dedup_key"] = str(_DEDUP_KEY_IN[p.dedup_key])
+        else:
+            violations.append(FieldViolation(f"{path}.dedup_key", _unknown_enum(p.dedup_key, pb.DedupKey)))
+    checks: dict[str, Any] = {}
     for name, cp in p.checks.items():
-        rules = {
-            code: RulePolicy(
-                threshold=r.threshold,
-                action=_ACTION_IN.get(r.action, Action.DROP),
-                review_threshold=r.review_threshold if r.HasField("review_threshold") else None,
-            )
-            for code, r in cp.rules.items()
-        }
-        enabled = cp.enabled if cp.HasField("enabled") else True
-        checks[name] = CheckPolicy(enabled=enabled, rules=rules, params=dict(cp.params))
-    return Policy(dedup_key=_DEDUP_KEY_IN.get(p.dedup_key, DedupKey.SAMPLE), checks=checks)
+        check: dict[str, Any] = {}
+        if cp.HasField("enabled"):
+            check["enabled"] = cp.enabled
+        rules: dict[str, Any] = {}
+        for code, r in cp.rules.items():
+            rule: dict[str, Any] = {}
+            if r.HasField("threshold"):
+                rule["threshold"] = r.threshold
+            if r.action != pb.ACTION_UNSPECIFIED:
+                if r.action in _ACTION_IN:
+                    rule["action"] = str(_ACTION_IN[r.action])
+                else:
+                    where = f"{path}.checks[{name}].rules[{code}].action"
+                    violations.append(FieldViolation(where, _unknown_enum(r.action, pb.Action)))
+            if r.HasField("review_threshold"):
+                rule["review_threshold"] = r.review_threshold
+            rules[code] = rule
+        if rules:
+            check["rules"] = rules
+        if cp.params:
+            check["params"] = dict(cp.params)
+        checks[name] = check
+    if checks:
+        out["checks"] = checks
+    if violations:
+        raise InvalidArgument(violations)
+    return out
+
+
+def _unknown_enum(value: int, enum: Any) -> str:
+    known = [n for n in enum.keys() if not n.endswith("_UNSPECIFIED")]  # noqa: SIM118 (protobuf enum wrapper)
+    return f"unknown value {value}: use one of {known}"
+
+
+def policy_in(p: pb.Policy) -> Policy:
+    """Unset fields and absent checks mean "default"; the service fills them in."""
+    return Policy.model_validate(policy_values(p))
+
+
+def policy_patch_in(r: pb.UpdatePolicyRequest) -> PolicyPatch:
+    """An UpdatePolicy request as a patch: the mask's paths, or (no mask) every field that is set."""
+    paths = tuple(r.update_mask.paths) if r.HasField("update_mask") and r.update_mask.paths else None
+    return PolicyPatch(policy_values(r.policy), paths)
 
 
 def policy_out(p: Policy) -> pb.Policy:
@@ -116,10 +158,35 @@ def policy_out(p: Policy) -> pb.Policy:
         target.params.update(cp.params)
         for code, r in cp.rules.items():
             rule = target.rules[code]
-            rule.threshold = r.threshold
-            rule.action = _ACTION[r.action]
+            if r.threshold is not None:
+                rule.threshold = r.threshold
+            if r.action is not None:
+                rule.action = _ACTION[r.action]
             if r.review_threshold is not None:
                 rule.review_threshold = r.review_threshold
+    return out
+
+
+def policy_values_out(values: dict[str, Any]) -> pb.Policy:
+    """A policy's JSON-shaped fields as a pb.Policy that sets those fields and no others."""
+    checked = Policy.model_validate(values)  # types and enum names, before anything is sent
+    out = pb.Policy()
+    if "dedup_key" in values:
+        out.dedup_key = _DEDUP_KEY[checked.dedup_key]
+    for name, given in values.get("checks", {}).items():
+        target = out.checks[name]
+        cp = checked.checks[name]
+        if "enabled" in given:
+            target.enabled = cp.enabled
+        target.params.update(cp.params)
+        for code, rule_given in given.get("rules", {}).items():
+            rule, chosen = target.rules[code], cp.rules[code]
+            if "threshold" in rule_given and chosen.threshold is not None:
+                rule.threshold = chosen.threshold
+            if "action" in rule_given and chosen.action is not None:
+                rule.action = _ACTION[chosen.action]
+            if "review_threshold" in rule_given and chosen.review_threshold is not None:
+                rule.review_threshold = chosen.review_threshold
     return out
 
 

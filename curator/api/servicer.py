@@ -75,7 +75,7 @@ class CuratorServicer(pb_grpc.CuratorServiceServicer):
         )
 
     def UpdatePolicy(self, request: pb.UpdatePolicyRequest, context: grpc.ServicerContext) -> pb.Collection:
-        return convert.collection(self.curator.update_policy(request.name, convert.policy_in(request.policy)))
+        return convert.collection(self.curator.update_policy(request.name, convert.policy_patch_in(request)))
 
     def GetServerInfo(self, request: pb.GetServerInfoRequest, context: grpc.ServicerContext) -> pb.ServerInfo:
         return convert.server_info(self.curator.server_info())

@@ -101,7 +101,8 @@ class NearDuplicateCheck(IndexedCheck):
     def finalize_params(self, params: dict[str, float], rules: Mapping[str, RulePolicy]) -> dict[str, float]:
         if not params.get("lsh_threshold"):
             rule = rules.get(str(ReasonCode.NEAR_DUPLICATE))
-            params = {**params, "lsh_threshold": rule.threshold if rule else DEFAULT_THRESHOLD}
+            threshold = rule.threshold if rule is not None and rule.threshold is not None else None
+            params = {**params, "lsh_threshold": DEFAULT_THRESHOLD if threshold is None else threshold}
         return params
 
     def validate_params(self, params: Mapping[str, float]) -> list[str]:

@@ -8,9 +8,10 @@ a threshold therefore never needs a re-score.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -53,8 +54,9 @@ class Rule:
 class RulePolicy(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    threshold: float
-    action: Action = Action.DROP
+    # None: the rule's default (filled in by resolve_policy, so a resolved policy always has both).
+    threshold: float | None = None
+    action: Action | None = None
     # Scores between review_threshold and threshold get REVIEW; None = no band.
     review_threshold: float | None = None
 
@@ -139,12 +141,27 @@ def resolve_policy(policy: Policy, targets: Iterable[PolicyTarget]) -> Policy:
                     FieldViolation(f"{path}.rules[{code}]", f"unknown rule; {name} has {sorted(known_codes)}")
                 )
         rules: dict[str, RulePolicy] = {}
+        defaults: dict[str, RulePolicy] = {}
         for code, rule in known_codes.items():
-            chosen = given.rules.get(code) or RulePolicy(
+            default = RulePolicy(
                 threshold=rule.threshold, action=rule.action, review_threshold=rule.review_threshold
             )
-            violations += _check_rule(f"{path}.rules[{code}]", rule, chosen)
+            chosen = given.rules.get(code)
+            if chosen is None:
+                chosen = default
+            elif chosen.threshold is None or chosen.action is None:  # a partial rule: the rest is default
+                chosen = chosen.model_copy(
+                    update={
+                        "threshold": rule.threshold if chosen.threshold is None else chosen.threshold,
+                        "action": rule.action if chosen.action is None else chosen.action,
+                    }
+                )
+            problems = _check_rule(f"{path}.rules[{code}]", rule, chosen)
+            violations += problems
             rules[code] = chosen
+            # Parameters derived from a rule (an index threshold) derive from its default while the rule
+            # itself is invalid, so that the one mistake is reported once, where it was made.
+            defaults[code] = default if problems else chosen
         params = {**target.default_params(), **given.params}
         unknown = set(given.params) - set(target.default_params())
         for key in sorted(unknown):
@@ -154,7 +171,7 @@ def resolve_policy(policy: Policy, targets: Iterable[PolicyTarget]) -> Policy:
                     f"unknown parameter; {name} takes {sorted(target.default_params())}",
                 )
             )
-        params = target.finalize_params(params, rules)
+        params = target.finalize_params(params, defaults)
         violations += [FieldViolation(f"{path}.params", msg) for msg in target.validate_params(params)]
         resolved[name] = CheckPolicy(enabled=given.enabled, rules=rules, params=params)
     if violations:
@@ -164,6 +181,7 @@ def resolve_policy(policy: Policy, targets: Iterable[PolicyTarget]) -> Policy:
 
 def _check_rule(path: str, rule: Rule, chosen: RulePolicy) -> list[FieldViolation]:
     out = []
+    assert chosen.threshold is not None  # filled in from the rule's default
     if not rule.low <= chosen.threshold <= rule.high:
         out.append(FieldViolation(f"{path}.threshold", f"threshold must be in [{rule.low}, {rule.high}]"))
     band = chosen.review_threshold
@@ -189,8 +207,9 @@ def reasons_for(check: str, rules: Iterable[Rule], policy: CheckPolicy, result: 
         chosen = policy.rules.get(str(rule.code))
         if value is None or chosen is None:
             continue
-        if rule.crosses(value, chosen.threshold):
-            action, threshold = chosen.action, chosen.threshold
+        threshold = rule.threshold if chosen.threshold is None else chosen.threshold
+        if rule.crosses(value, threshold):
+            action = rule.action if chosen.action is None else chosen.action
         elif chosen.review_threshold is not None and rule.crosses(value, chosen.review_threshold):
             action, threshold = Action.REVIEW, chosen.review_threshold
         else:
@@ -205,3 +224,108 @@ def reasons_for(check: str, rules: Iterable[Rule], policy: CheckPolicy, result: 
         )
         reasons.append(Reason(rule.code, check, message, value, threshold, action, matched_id))
     return reasons
+
+
+# ---------------------------------------------------------------- partial updates
+
+_RULE_FIELDS = frozenset(RulePolicy.model_fields)
+_MASK_HELP = (
+    'paths look like "checks.<check>", "checks.<check>.enabled", "checks.<check>.rules.<CODE>.threshold" '
+    'or "checks.<check>.params.<name>" (or "*" for the whole policy)'
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyPatch:
+    """A change to a collection's policy: new values shaped like the policy's JSON, and where they apply.
+
+    ``paths`` None: every field present in ``values`` changes and nothing else (a deep merge), so that
+    updating one check never resets another. ``("*",)``: ``values`` is the whole new policy. Otherwise only
+    the dotted ``paths`` change (AIP-134 field-mask semantics); a path absent from ``values`` goes back to
+    its default.
+    """
+
+    values: Mapping[str, Any]
+    paths: tuple[str, ...] | None = None
+
+
+def as_patch(change: PolicyPatch | Policy) -> PolicyPatch:
+    """A Policy object as a patch of the fields it sets (so a policy naming one check changes only it)."""
+    if isinstance(change, PolicyPatch):
+        return change
+    return PolicyPatch(change.model_dump(mode="json", exclude_unset=True))
+
+
+def apply_patch(current: Policy, patch: PolicyPatch) -> Policy:
+    """``current`` with ``patch`` applied; not yet resolved (see :func:`resolve_policy`)."""
+    values = dict(patch.values)
+    if patch.paths is not None and "*" in patch.paths:
+        if len(patch.paths) > 1:
+            raise InvalidArgument(
+                FieldViolation("update_mask", '"*" replaces the whole policy: give it alone')
+            )
+        return _validated(values)
+    merged = current.model_dump(mode="json")
+    if patch.paths is None:
+        _merge(merged, values)
+        return _validated(merged)
+    violations = [FieldViolation("update_mask", f"{p!r}: {_MASK_HELP}") for p in patch.paths if not _valid(p)]
+    if violations:
+        raise InvalidArgument(violations)
+    for path in patch.paths:
+        keys = path.split(".")
+        source: Any = values
+        for key in keys:
+            source = source.get(key, _ABSENT) if isinstance(source, dict) else _ABSENT
+        target = merged
+        for key in keys[:-1]:
+            target = target.setdefault(key, {})
+        if source is _ABSENT:
+            target.pop(keys[-1], None)  # named but not given: back to the default
+        else:
+            target[keys[-1]] = copy.deepcopy(source)
+    return _validated(merged)
+
+
+_ABSENT = object()
+
+
+def _valid(path: str) -> bool:
+    """Whether ``path`` names a field of a policy (map keys, check names and codes, are free-form)."""
+    keys = path.split(".")
+    if any(not k for k in keys):
+        return False
+    if keys[0] == "dedup_key":
+        return len(keys) == 1
+    if keys[0] != "checks":
+        return False
+    if len(keys) <= 2:
+        return True
+    if keys[2] == "enabled":
+        return len(keys) == 3
+    if keys[2] == "params":
+        return len(keys) <= 4
+    if keys[2] == "rules":
+        return len(keys) <= 4 or (len(keys) == 5 and keys[4] in _RULE_FIELDS)
+    return False
+
+
+def _merge(into: dict[str, Any], values: Mapping[str, Any]) -> None:
+    """Deep merge: mappings merge key by key, anything else replaces."""
+    for key, value in values.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _merge(into[key], value)
+        else:
+            into[key] = copy.deepcopy(value)
+
+
+def _validated(data: dict[str, Any]) -> Policy:
+    """A Policy from JSON-shaped data, with pydantic's complaints as field violations."""
+    from pydantic import ValidationError
+
+    try:
+        return Policy.model_validate(data)
+    except ValidationError as err:
+        raise InvalidArgument(
+            [FieldViolation("policy." + ".".join(str(p) for p in e["loc"]), e["msg"]) for e in err.errors()]
+        ) from None
