@@ -32,7 +32,11 @@ class InvalidArgument(CuratorError):
 
 
 class NotFound(CuratorError):
-    """A named resource (e.g. a collection) does not exist."""
+    """A named resource (e.g. a collection) does not exist (AIP-193: NOT_FOUND, whichever RPC names it)."""
+
+    def __init__(self, message: str, resource: tuple[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.resource = resource  # (type, name), for google.rpc.ResourceInfo
 
 
 class AlreadyExists(CuratorError):

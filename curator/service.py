@@ -20,7 +20,15 @@ from curator.checks.base import Check, IndexedCheck, Item
 from curator.domain.decision import Decision
 from curator.domain.policy import Policy, PolicyPatch, apply_patch, as_patch, resolve_policy, upgrade_policy
 from curator.domain.reasons import ReasonCode
-from curator.domain.review import MAX_NOTE_CHARS, MAX_REVIEWER_CHARS, Review, ReviewAction, ReviewState
+from curator.domain.review import (
+    MAX_DECISION_ID,
+    MAX_NOTE_CHARS,
+    MAX_REVIEWER_CHARS,
+    Review,
+    ReviewAction,
+    ReviewState,
+    parse_decision_id,
+)
 from curator.domain.sample import Sample
 from curator.domain.validation import Limits, SampleInput, validate_batch
 from curator.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, Unavailable
@@ -42,6 +50,7 @@ from curator.state.store import (
 
 COLLECTION_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 MAX_PAGE_SIZE = 1_000
+MAX_BUCKET_SECONDS = 100 * 366 * 86_400
 DEFAULT_PAGE_SIZE = 50
 _PAGE_TOKEN_PREFIX = "d1:"
 
@@ -150,7 +159,11 @@ class Curator:
         if record is None:
             record = self.store.get_collection(name)
             if record is None:
-                raise NotFound(f"collection {name!r} does not exist; create it first")
+                raise NotFound(
+                    f"collection {name!r} does not exist; create it first (CreateCollection, or "
+                    f"`curator collections create {name}`)",
+                    resource=("curator.v1.Collection", name),
+                )
             record = self._upgraded(record)
             with self._lock:
                 self._records.setdefault(name, record)
@@ -208,23 +221,10 @@ class Curator:
         score_all: bool = False,
     ) -> list[Decision]:
         """One decision per sample, in order; raises InvalidArgument naming every bad field."""
-        violations = []
-        try:
-            record = self._record(collection)
-        except NotFound:
-            violations.append(
-                FieldViolation(
-                    "collection", f"unknown collection {collection!r}: create it first (CreateCollection)"
-                )
-            )
-            record = None
-        try:
-            valid = validate_batch(samples, self.limits)
-        except InvalidArgument as err:
-            violations += err.violations
-        if violations:
-            raise InvalidArgument(violations)
-        assert record is not None
+        if not collection:
+            raise InvalidArgument(FieldViolation("collection", "collection is required: name one"))
+        valid = validate_batch(samples, self.limits)
+        record = self._record(collection)  # NotFound (AIP-193) once the request itself is well-formed
         state = self._state(record)
         decisions = self.pipeline.run(
             valid, state, record.policy, record.policy_version, dry_run=dry_run, score_all=score_all
@@ -247,11 +247,6 @@ class Curator:
     def list_decisions(self, query: DecisionQuery, page_token: str = "") -> DecisionPage:
         """One page of logged decisions, newest first, with the kept samples their reasons matched."""
         violations = []
-        if query.collection:
-            try:
-                self._record(query.collection)
-            except NotFound:
-                violations.append(FieldViolation("collection", f"unknown collection {query.collection!r}"))
         if not 0 <= query.limit <= MAX_PAGE_SIZE:
             violations.append(FieldViolation("page_size", f"page_size must be in [0, {MAX_PAGE_SIZE}]"))
         if query.metadata_value is not None and not query.metadata_key:
@@ -267,6 +262,8 @@ class Curator:
                 )
         if violations:
             raise InvalidArgument(violations)
+        if query.collection:
+            self._record(query.collection)  # NotFound, as GetStats and GetCollection say it
         limit = query.limit or DEFAULT_PAGE_SIZE
         # One row more than asked tells whether there is a next page.
         rows = self.store.list_decisions(replace(query, limit=limit + 1, before_id=before_id))
@@ -288,6 +285,8 @@ class Curator:
         }
 
     def get_decision(self, decision_id: int) -> DecisionRecord:
+        if not 0 < decision_id <= MAX_DECISION_ID:
+            raise NotFound(f"decision {decision_id} does not exist")
         record = self.store.get_decision(decision_id)
         if record is None:
             raise NotFound(f"decision {decision_id} does not exist")
@@ -332,6 +331,12 @@ class Curator:
 
     def stats(self, query: StatsQuery) -> Stats:
         """Decision-log aggregates; for one collection, also its diversity windows (collapse monitor)."""
+        if not 1 <= query.bucket_seconds <= MAX_BUCKET_SECONDS:
+            raise InvalidArgument(
+                FieldViolation(
+                    "bucket_seconds", f"bucket_seconds must be in [1, {MAX_BUCKET_SECONDS}] (100 years)"
+                )
+            )
         stats = self.store.stats(query)
         if query.collection:
             state = self._state(self._record(query.collection))
@@ -392,6 +397,6 @@ def _parse_page_token(token: str) -> int | None:
         raw = base64.urlsafe_b64decode(token.encode()).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
         return None
-    if not raw.startswith(_PAGE_TOKEN_PREFIX) or not raw[len(_PAGE_TOKEN_PREFIX) :].isdigit():
+    if not raw.startswith(_PAGE_TOKEN_PREFIX):
         return None
-    return int(raw[len(_PAGE_TOKEN_PREFIX) :])
+    return parse_decision_id(raw[len(_PAGE_TOKEN_PREFIX) :])

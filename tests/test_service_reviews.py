@@ -122,8 +122,9 @@ def test_pages_chain_with_tokens_and_bad_queries_name_the_field(curator: Curator
     with pytest.raises(InvalidArgument) as err:
         curator.list_decisions(DecisionQuery(collection="nope", limit=5000, metadata_value="x"), "garbage")
     assert {v.field for v in err.value.violations} == {
-        "collection",
         "page_size",
         "metadata_value",
         "page_token",
     }
+    with pytest.raises(NotFound):  # a well-formed query naming no collection that exists
+        curator.list_decisions(DecisionQuery(collection="nope"))

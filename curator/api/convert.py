@@ -13,7 +13,7 @@ from curator.bias.audit import AxisStat, BiasReport, GroupStat, OccupationRow, T
 from curator.domain.decision import Action, Annotation, Decision, Reason, Verdict
 from curator.domain.policy import DedupKey, Policy, PolicyPatch
 from curator.domain.reasons import ReasonCode
-from curator.domain.review import Review, ReviewAction, ReviewState
+from curator.domain.review import Review, ReviewAction, ReviewState, parse_decision_id
 from curator.domain.sample import ContentShape, Message, Sample
 from curator.domain.validation import Limits, SampleInput
 from curator.errors import FieldViolation, InvalidArgument
@@ -206,11 +206,28 @@ def timestamp(dt: datetime) -> Timestamp:
     return ts
 
 
+def time_in(message: Any, name: str) -> datetime | None:
+    """A Timestamp field as a datetime, None when unset; out-of-range seconds or nanos are invalid."""
+    if not message.HasField(name):
+        return None
+    ts = getattr(message, name)
+    try:
+        return ts.ToDatetime(UTC)  # type: ignore[no-any-return]
+    except (ValueError, OverflowError, OSError):
+        raise InvalidArgument(
+            FieldViolation(
+                name,
+                f"{name} is not a valid time (seconds {ts.seconds}, nanos {ts.nanos}): seconds must be "
+                "within years 1-9999 and nanos in [0, 999999999]",
+            )
+        ) from None
+
+
 def stats_query(r: pb.GetStatsRequest) -> StatsQuery:
     return StatsQuery(
         collection=r.collection or None,
-        start=r.start_time.ToDatetime(UTC) if r.HasField("start_time") else None,
-        end=r.end_time.ToDatetime(UTC) if r.HasField("end_time") else None,
+        start=time_in(r, "start_time"),
+        end=time_in(r, "end_time"),
         bucket_seconds=r.bucket_seconds or 3600,
         group_by=r.group_by or None,
     )
@@ -269,8 +286,8 @@ def decision_query(r: pb.ListDecisionsRequest) -> tuple[DecisionQuery, str]:
         metadata_value=r.metadata_value if r.HasField("metadata_value") else None,
         review_state=review_state,
         sample_id=r.sample_id or None,
-        start=r.start_time.ToDatetime(UTC) if r.HasField("start_time") else None,
-        end=r.end_time.ToDatetime(UTC) if r.HasField("end_time") else None,
+        start=time_in(r, "start_time"),
+        end=time_in(r, "end_time"),
         limit=r.page_size,
     )
     return query, r.page_token
@@ -278,7 +295,8 @@ def decision_query(r: pb.ListDecisionsRequest) -> tuple[DecisionQuery, str]:
 
 def review_request(r: pb.ReviewDecisionRequest) -> tuple[int, ReviewAction]:
     violations = []
-    if not r.decision_id.isdigit():
+    decision_id = parse_decision_id(r.decision_id)
+    if decision_id is None:
         violations.append(
             FieldViolation("decision_id", "decision_id must be the id ListDecisions returned, e.g. '42'")
         )
@@ -289,8 +307,8 @@ def review_request(r: pb.ReviewDecisionRequest) -> tuple[int, ReviewAction]:
         )
     if violations:
         raise InvalidArgument(violations)
-    assert action is not None
-    return int(r.decision_id), action
+    assert action is not None and decision_id is not None
+    return decision_id, action
 
 
 # ---------------------------------------------------------------- domain -> proto
@@ -526,9 +544,7 @@ def collection_in(c: pb.Collection) -> CollectionInfo:
 
 def bias_report_query(r: pb.GetBiasReportRequest) -> StatsQuery:
     return StatsQuery(
-        collection=r.collection or None,
-        start=r.start_time.ToDatetime(UTC) if r.HasField("start_time") else None,
-        end=r.end_time.ToDatetime(UTC) if r.HasField("end_time") else None,
+        collection=r.collection or None, start=time_in(r, "start_time"), end=time_in(r, "end_time")
     )
 
 

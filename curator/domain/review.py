@@ -39,3 +39,15 @@ class Review:
 
 MAX_REVIEWER_CHARS = 128
 MAX_NOTE_CHARS = 2_000
+
+
+MAX_DECISION_ID = 2**63 - 1  # decision ids are 64-bit log ids
+
+
+def parse_decision_id(raw: str) -> int | None:
+    """A decision id as the log numbers it (ASCII digits within 64 bits), or None: "²" and 30 nines
+    are not ids, whatever str.isdigit says."""
+    if not raw or not raw.isascii() or not raw.isdigit():
+        return None
+    value = int(raw)
+    return value if 0 < value <= MAX_DECISION_ID else None

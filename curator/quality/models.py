@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
+from curator.errors import FailedPrecondition
 from curator.quality.calibration import Logistic
 from curator.quality.classifier import QualityClassifier
 from curator.quality.langid import LanguageIdentifier
@@ -22,8 +23,9 @@ LINEAR_FILE = "hallucination_linear.json"
 POOLED_FILE = "hallucination_embedding.json"
 
 
-class ModelMissing(FileNotFoundError):
-    """An artefact of models/quality is not there (they are built by `curator train quality`)."""
+class ModelMissing(FailedPrecondition, FileNotFoundError):
+    """An artefact of models/quality is not there (they are built by `curator train quality`): a
+    precondition the operator fixes, reported as FAILED_PRECONDITION with that command."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,8 @@ timestamp, so that every aggregate :meth:`SqlStore.stats` serves is an indexed
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     ColumnElement,
+    Connection,
     DateTime,
     Engine,
     ForeignKey,
@@ -39,14 +41,21 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 
 from curator.domain.decision import Action, Annotation, Decision, Reason, Verdict
 from curator.domain.policy import Policy
 from curator.domain.reasons import ReasonCode
 from curator.domain.review import Review, ReviewAction, ReviewState
 from curator.domain.sample import ContentShape, Message, Sample
-from curator.errors import AlreadyExists, FailedPrecondition, FieldViolation, InvalidArgument, NotFound
+from curator.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    Unavailable,
+)
 from curator.state.store import (
     CollectionRecord,
     DecisionQuery,
@@ -167,8 +176,31 @@ class SqlStore(Store):
 
     def __init__(self, url: str) -> None:
         self._engine = _create_engine(url)
-        _migrate(self._engine)
-        metadata.create_all(self._engine)
+        self._where = make_url(url).render_as_string(hide_password=True)
+        with self._unavailable():
+            _migrate(self._engine)
+            metadata.create_all(self._engine)
+
+    @contextmanager
+    def _unavailable(self) -> Iterator[None]:
+        """A store that cannot be reached, or cannot write (disk full, locked), is UNAVAILABLE: retryable,
+        unlike a bug. Whatever the transaction did is rolled back, so a retry is safe."""
+        try:
+            yield
+        except (OperationalError, InterfaceError) as err:
+            raise Unavailable(
+                f"the decision store ({self._where}) is unavailable: {_first_line(err)}"
+            ) from err
+        except DBAPIError as err:
+            if err.connection_invalidated:
+                raise Unavailable(f"the decision store ({self._where}) dropped the connection") from err
+            raise
+
+    @contextmanager
+    def _begin(self) -> Iterator[Connection]:
+        """One transaction; committed when the block ends, rolled back when it raises."""
+        with self._unavailable(), self._engine.begin() as conn:
+            yield conn
 
     @property
     def engine(self) -> Engine:
@@ -178,7 +210,7 @@ class SqlStore(Store):
     def create_collection(self, name: str, policy: Policy) -> CollectionRecord:
         record = CollectionRecord(name=name, policy=policy, policy_version=1, created_at=_now())
         try:
-            with self._engine.begin() as conn:
+            with self._begin() as conn:
                 conn.execute(
                     insert(collections_table).values(
                         name=record.name,
@@ -194,14 +226,14 @@ class SqlStore(Store):
         return record
 
     def get_collection(self, name: str) -> CollectionRecord | None:
-        with self._engine.begin() as conn:
+        with self._begin() as conn:
             row = conn.execute(
                 select(collections_table).where(collections_table.c.name == name)
             ).one_or_none()
         return None if row is None else _collection_record(row._mapping)
 
     def list_collections(self) -> list[CollectionRecord]:
-        with self._engine.begin() as conn:
+        with self._begin() as conn:
             rows = conn.execute(select(collections_table).order_by(collections_table.c.name)).all()
         return [_collection_record(r._mapping) for r in rows]
 
@@ -213,7 +245,7 @@ class SqlStore(Store):
             .values(policy=policy.model_dump_json(), policy_version=collections_table.c.policy_version + 1)
             .returning(*collections_table.c)
         )
-        with self._engine.begin() as conn:
+        with self._begin() as conn:
             row = conn.execute(stmt).one_or_none()
         if row is None:
             raise NotFound(f"collection {name!r} not found")
@@ -242,7 +274,7 @@ class SqlStore(Store):
             }
             for logged in decisions
         ]
-        with self._engine.begin() as conn:
+        with self._begin() as conn:
             # insertmanyvalues: batched multi-row INSERT ... RETURNING on SQLite >= 3.35 and PostgreSQL;
             # sort_by_parameter_order guarantees ids come back in the order of ``rows``.
             result = conn.execute(
@@ -318,13 +350,13 @@ class SqlStore(Store):
                 match.append(m.value == query.metadata_value)
             terms.append(exists().where(*match))
         stmt = select(decisions_table).where(*terms).order_by(d.id.desc()).limit(query.limit)
-        with self._engine.begin() as conn:
+        with self._begin() as conn:
             rows = [row._mapping for row in conn.execute(stmt)]
             reviews = self._reviews(conn, [row["id"] for row in rows])
         return [_decision_record(row, reviews.get(row["id"])) for row in rows]
 
     def get_decision(self, decision_id: int) -> DecisionRecord | None:
-        with self._engine.begin() as conn:
+        with self._begin() as conn:
             row = conn.execute(
                 select(decisions_table).where(decisions_table.c.id == decision_id)
             ).one_or_none()
@@ -345,7 +377,7 @@ class SqlStore(Store):
             .order_by(d.id)
         )
         out: dict[str, Sample] = {}
-        with self._engine.begin() as conn:
+        with self._begin() as conn:
             for sample_id, sample in conn.execute(stmt):
                 out[sample_id] = _sample_from_json(sample_id, sample)  # later rows win
         return out
@@ -358,7 +390,7 @@ class SqlStore(Store):
             .group_by(d.collection)
             .order_by(d.collection)
         )
-        with self._engine.begin() as conn:
+        with self._begin() as conn:
             return {collection: n for collection, n in conn.execute(stmt)}
 
     def record_review(
@@ -366,7 +398,7 @@ class SqlStore(Store):
     ) -> DecisionRecord:
         d = decisions_table.c
         state = ReviewState.after(review.action)
-        with self._engine.begin() as conn:
+        with self._begin() as conn:
             row = conn.execute(select(decisions_table).where(d.id == decision_id)).one_or_none()
             if row is None:
                 raise NotFound(f"decision {decision_id} does not exist")
@@ -436,7 +468,7 @@ class SqlStore(Store):
             .subquery()
         )
         out: dict[tuple[str, str], VerdictCounts] = {}
-        with self._engine.begin() as conn:
+        with self._begin() as conn:
             rows = conn.execute(
                 select(distinct.c.subject, distinct.c.label, distinct.c.verdict, func.count()).group_by(
                     distinct.c.subject, distinct.c.label, distinct.c.verdict
@@ -452,7 +484,7 @@ class SqlStore(Store):
         bucket_ms = query.bucket_seconds * 1000
         out = Stats(bucket_seconds=query.bucket_seconds)
         d, r, m = decisions_table.c, decision_reasons_table.c, decision_metadata_table.c
-        with self._engine.begin() as conn:
+        with self._begin() as conn:
             for verdict, n in conn.execute(
                 select(d.verdict, func.count()).where(*_window(d, query)).group_by(d.verdict)
             ):
@@ -700,6 +732,15 @@ def _reason_json(reason: Reason) -> dict[str, Any]:
         "action": str(reason.action),
         "matched_id": reason.matched_id,
     }
+
+
+def _first_line(err: DBAPIError) -> str:
+    """The driver's own message, first line only (the SQL statement and parameters stay in the log)."""
+    return (
+        str(err.orig if err.orig is not None else err).strip().splitlines()[0]
+        if str(err).strip()
+        else type(err).__name__
+    )
 
 
 def _dumps(value: Iterable[Any] | dict[str, Any]) -> str:

@@ -42,7 +42,7 @@ from starlette.staticfiles import StaticFiles
 from curator import __version__
 from curator.bias.audit import report_json
 from curator.domain.decision import Verdict
-from curator.domain.review import ReviewAction, ReviewState
+from curator.domain.review import ReviewAction, ReviewState, parse_decision_id
 from curator.errors import (
     AlreadyExists,
     CuratorError,
@@ -214,9 +214,11 @@ def create_app(curator: Curator, ready: Callable[[], bool] = lambda: True) -> St
         )
 
     async def review(request: Request) -> Response:
-        raw = request.path_params["decision_id"]
-        if not raw.isdigit():
-            raise InvalidArgument(FieldViolation("decision_id", "decision ids are whole numbers"))
+        decision_id = parse_decision_id(request.path_params["decision_id"])
+        if decision_id is None:
+            raise InvalidArgument(
+                FieldViolation("decision_id", "decision ids are whole numbers, as /api/decisions lists them")
+            )
         try:
             body = orjson.loads(await request.body() or b"{}")
         except orjson.JSONDecodeError as err:
@@ -229,7 +231,7 @@ def create_app(curator: Curator, ready: Callable[[], bool] = lambda: True) -> St
             raise InvalidArgument(FieldViolation("action", 'action must be "approve" or "reject"')) from None
         reviewer = caller(request) or str(body.get("reviewer", ""))
         note = str(body.get("note", ""))
-        record = await run_in_threadpool(curator.review_decision, int(raw), action, reviewer, note)
+        record = await run_in_threadpool(curator.review_decision, decision_id, action, reviewer, note)
         matched = await run_in_threadpool(curator.matched_samples, [record])
         return _JSON({"decision": record_json(record, {k[1]: v for k, v in matched.items()})})
 

@@ -142,10 +142,17 @@ def test_too_many_samples_and_unknown_collection(stub: pb_grpc.CuratorServiceStu
         )
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "at most 1000" in violations(info.value)["samples"]
-    with pytest.raises(grpc.RpcError) as info:
-        stub.Filter(pb.FilterRequest(collection="nope", samples=[alpaca("a", TEXT)]))
-    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert "unknown collection" in violations(info.value)["collection"]
+    # AIP-193: a collection that does not exist is NOT_FOUND from every RPC that names it.
+    for call in (
+        lambda: stub.Filter(pb.FilterRequest(collection="nope", samples=[alpaca("a", TEXT)])),
+        lambda: stub.ListDecisions(pb.ListDecisionsRequest(collection="nope")),
+        lambda: stub.GetStats(pb.GetStatsRequest(collection="nope")),
+        lambda: stub.GetCollection(pb.GetCollectionRequest(name="nope")),
+    ):
+        with pytest.raises(grpc.RpcError) as info:
+            call()
+        assert info.value.code() == grpc.StatusCode.NOT_FOUND
+        assert "collection 'nope' does not exist" in (info.value.details() or "")
 
 
 def test_stream_bad_message_fails_its_response_not_the_stream(stub: pb_grpc.CuratorServiceStub) -> None:

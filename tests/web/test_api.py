@@ -114,7 +114,25 @@ def test_bad_input_is_a_400_naming_the_field(client: TestClient) -> None:
         client.post("/api/decisions/999/review", json={"action": "approve", "reviewer": "x"}).status_code
         == 404
     )
-    assert client.get("/api/decisions", params={"collection": "nope"}).status_code == 400
+    assert client.get("/api/decisions", params={"collection": "nope"}).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/api/stats", {"bucket_seconds": str(2**63 - 1)}),
+        ("/api/stats", {"collection": "c", "bucket_seconds": "0"}),
+        ("/api/decisions", {"page_token": "ZDE6OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5"}),
+    ],
+)
+def test_out_of_range_numbers_are_a_400_not_a_500(client: TestClient, path: str, params: dict) -> None:
+    assert client.get(path, params=params).status_code == 400
+
+
+def test_a_decision_id_that_only_looks_like_a_number_is_a_400(client: TestClient) -> None:
+    for raw in ("²", "9" * 30):
+        response = client.post(f"/api/decisions/{raw}/review", json={"action": "approve", "reviewer": "x"})
+        assert response.status_code == 400, raw
 
 
 def test_metrics_health_and_security_headers(client: TestClient) -> None:
