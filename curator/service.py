@@ -10,14 +10,15 @@ import base64
 import binascii
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from curator.bias.audit import BiasReport, report_from_store
 from curator.checks import default_checks
 from curator.checks.base import Check, IndexedCheck, Item
-from curator.domain.decision import Decision
+from curator.domain.decision import Action, Decision, Reason, Verdict
 from curator.domain.policy import Policy, PolicyPatch, apply_patch, as_patch, resolve_policy, upgrade_policy
 from curator.domain.reasons import ReasonCode
 from curator.domain.review import (
@@ -35,8 +36,10 @@ from curator.errors import FailedPrecondition, FieldViolation, InvalidArgument, 
 from curator.monitor.collapse import diversity_windows
 from curator.observability import metrics
 from curator.pipeline import Pipeline
+from curator.pipeline.pipeline import IDENTITY
 from curator.settings import Settings
-from curator.state.collection import CollectionState
+from curator.state.collection import CollectionState, KeptRecord, Progress
+from curator.state.ownership import DataDirOwnership
 from curator.state.sql import open_store
 from curator.state.store import (
     CollectionRecord,
@@ -53,6 +56,7 @@ MAX_PAGE_SIZE = 1_000
 MAX_BUCKET_SECONDS = 100 * 366 * 86_400
 DEFAULT_PAGE_SIZE = 50
 _PAGE_TOKEN_PREFIX = "d1:"
+_CHUNK = 500  # ids per SQL IN (...) list
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +90,14 @@ class Curator:
         self.limits = settings.limits.limits()
         self.checks = list(checks) if checks is not None else default_checks(settings)
         self.pipeline = Pipeline(self.checks)
-        self.store = store or open_store(settings.store_url)
+        # First, so that a second process on this data directory stops before it touches anything.
+        self._ownership = DataDirOwnership(settings.data_dir)
+        try:
+            self.store = store or open_store(settings.store_url)
+        except BaseException:
+            self._ownership.release()
+            raise
+        self._claims = _Claims()
         self._records: dict[str, CollectionRecord] = {}
         self._states: dict[str, CollectionState] = {}
         self._lock = threading.Lock()
@@ -94,6 +105,10 @@ class Curator:
         self.default_policy = resolve_policy(settings.default_policy, self.checks)
         metrics.configure(settings.http.generator_key, settings.http.max_label_values)
         metrics.watch(self)
+
+    def announce(self, **about: str) -> None:
+        """Tell a second process that tries this data directory how to reach this one (e.g. server=)."""
+        self._ownership.announce(**about)
 
     def server_info(self) -> ServerInfo:
         """This curator's version and request limits (a client sizes its batches by them)."""
@@ -122,8 +137,13 @@ class Curator:
     def list_collections(self) -> list[CollectionInfo]:
         return [self._info(self._upgraded(r)) for r in self.store.list_collections()]
 
-    def update_policy(self, name: str, change: PolicyPatch | Policy) -> CollectionInfo:
-        """Change what ``change`` names and nothing else (see PolicyPatch); bumps the policy version."""
+    def update_policy(
+        self, name: str, change: PolicyPatch | Policy, progress: Progress | None = None
+    ) -> CollectionInfo:
+        """Change what ``change`` names and nothing else (see PolicyPatch); bumps the policy version.
+
+        Enabling an indexed check computes its features for everything the collection kept, before this
+        returns (``progress`` sees how far it got); disabling one frees its index."""
         current = self._record(name)
         # Index parameters left out keep their current values rather than reverting to defaults.
         merged = apply_patch(current.policy, as_patch(change))
@@ -149,8 +169,17 @@ class Curator:
         record = self.store.update_policy(name, resolved)
         with self._lock:
             self._records[name] = record
-            if name in self._states:
-                self._states[name].policy = resolved
+            state = self._states.get(name)
+        enables_index = any(
+            isinstance(c, IndexedCheck)
+            and resolved.check(c.name).enabled
+            and not current.policy.check(c.name).enabled
+            for c in self.checks
+        )
+        if state is not None:
+            state.set_policy(resolved, progress)
+        elif enables_index:  # build the new index now (with progress), not in the next request
+            self._state(record, progress)
         return self._info(record)
 
     def _record(self, name: str) -> CollectionRecord:
@@ -173,7 +202,7 @@ class Curator:
         """Checks added (or removed) since the policy was saved get their defaults (or go)."""
         return replace(record, policy=upgrade_policy(record.policy, self.checks))
 
-    def _state(self, record: CollectionRecord) -> CollectionState:
+    def _state(self, record: CollectionRecord, progress: Progress | None = None) -> CollectionState:
         with self._lock:
             if self._closed:
                 raise Unavailable("curator is shutting down")
@@ -186,18 +215,11 @@ class Curator:
                     [c for c in self.checks if isinstance(c, IndexedCheck)],
                     fsync=self.settings.state.fsync,
                     checkpoint_every=self.settings.state.checkpoint_every,
-                    kept_content=lambda ids: self._kept_content(record.name, ids),
+                    record=_LoggedKept(self.store, record.name),
+                    progress=progress,
                 )
                 self._states[record.name] = state
             return state
-
-    def _kept_content(self, collection: str, ids: Sequence[str], chunk: int = 500) -> dict[str, Sample]:
-        """Stored content of kept samples, fetched a chunk of ids at a time (SQL bind-parameter limits)."""
-        wanted = list(dict.fromkeys(ids))
-        out: dict[str, Sample] = {}
-        for start in range(0, len(wanted), chunk):
-            out.update(self.store.kept_samples(collection, wanted[start : start + chunk]))
-        return out
 
     def _info(self, record: CollectionRecord) -> CollectionInfo:
         """Describe a collection without loading its indexes just to count them."""
@@ -226,21 +248,59 @@ class Curator:
         valid = validate_batch(samples, self.limits)
         record = self._record(collection)  # NotFound (AIP-193) once the request itself is well-formed
         state = self._state(record)
-        decisions = self.pipeline.run(
-            valid, state, record.policy, record.policy_version, dry_run=dry_run, score_all=score_all
-        )
-        if not dry_run:
-            # A retry of a kept sample (ALREADY_KEPT) is in the log already: logging it again would
-            # count it twice.
-            logged = [
-                LoggedDecision(d, s.metadata, s)
-                for d, s in zip(decisions, valid, strict=True)
-                if not any(r.code is ReasonCode.ALREADY_KEPT for r in d.reasons)
-            ]
-            self.store.record_decisions(collection, logged, datetime.now(UTC))
-            metrics.observe_decisions(collection, logged)
+        # A retry racing its own original waits for it, then finds it kept or logged.
+        with self._claims.hold(collection, [s.id for s in valid]):
+            replays = {} if dry_run else self._replays(collection, valid, state, record.policy_version)
+            fresh = [s for s in valid if s.id not in replays]
+            decided = self.pipeline.run(
+                fresh, state, record.policy, record.policy_version, dry_run=dry_run, score_all=score_all
+            )
+            if not dry_run:
+                # What the log holds already (ALREADY_KEPT, ALREADY_DECIDED) is not logged twice.
+                logged = [
+                    LoggedDecision(d, s.metadata, s)
+                    for d, s in zip(decided, fresh, strict=True)
+                    if not any(r.code is ReasonCode.ALREADY_KEPT for r in d.reasons)
+                ]
+                self.store.record_decisions(collection, logged, datetime.now(UTC))
+                metrics.observe_decisions(collection, logged)
         metrics.REQUEST_SAMPLES.observe(len(valid))
-        return decisions
+        if not replays:
+            return decided
+        rest = iter(decided)
+        return [replays[s.id] if s.id in replays else next(rest) for s in valid]
+
+    def _replays(
+        self, collection: str, samples: Sequence[Sample], state: CollectionState, policy_version: int
+    ) -> dict[str, Decision]:
+        """The logged decisions that answer a resend of the same id and content: a pending or rejected
+        REVIEW, or a DROP under the current policy version (kept samples are the state's business)."""
+        wanted = [s for s in samples if state.kept_digest(s.id) is None]
+        if not wanted:
+            return {}
+        history: dict[str, list[DecisionRecord]] = {}
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = [s.id for s in wanted[start : start + _CHUNK]]
+            for rec in self.store.decisions_for(collection, chunk):
+                history.setdefault(rec.decision.sample_id, []).append(rec)
+        out: dict[str, Decision] = {}
+        for sample in wanted:
+            records = history.get(sample.id)
+            if not records:
+                continue
+            digest = sample.content_digest()
+            latest = next(
+                (
+                    r
+                    for r in reversed(records)
+                    if r.sample is not None and r.sample.content_digest() == digest
+                ),
+                None,
+            )
+            replay = _replay(latest, policy_version) if latest is not None else None
+            if replay is not None:
+                out[sample.id] = replay
+        return out
 
     # ---------------------------------------------------------------- decisions and reviews
 
@@ -320,11 +380,19 @@ class Curator:
 
         def admit(record: DecisionRecord) -> None:
             if action is ReviewAction.APPROVE and record.sample is not None:
+                if state.kept_digest(record.sample.id) is not None:
+                    raise FailedPrecondition(
+                        f"collection {record.collection!r} already keeps a sample with id"
+                        f" {record.sample.id!r} (kept or approved earlier), so approving decision"
+                        f" {decision_id} would keep the id twice; reject it instead"
+                    )
                 item = Item.build(record.sample, 0, state.policy.dedup_key)
                 item.scores = dict(record.decision.scores)
                 state.admit([item])
 
-        with state.lock:  # no Filter of this collection commits between the claim and the admission
+        # No Filter of this collection commits between the claim and the admission, and none of this id
+        # is being decided meanwhile.
+        with self._claims.hold(current.collection, [current.decision.sample_id]), state.lock:
             reviewed = self.store.record_review(decision_id, review, admit)
         metrics.observe_review(reviewed.collection, str(action))
         return reviewed
@@ -357,12 +425,7 @@ class Curator:
     def index_sizes(self) -> dict[tuple[str, str], int]:
         with self._lock:
             states = list(self._states.values())
-        return {
-            (state.name, check.name): len(state.index(check.name))
-            for state in states
-            for check in self.checks
-            if isinstance(check, IndexedCheck)
-        }
+        return {(state.name, name): len(index) for state in states for name, index in state.indexes.items()}
 
     def kept_counts(self) -> dict[str, int]:
         with self._lock:
@@ -378,14 +441,94 @@ class Curator:
             check.warm_up()
 
     def close(self) -> None:
-        """Flush every collection's state to a snapshot and close the store."""
+        """Flush every collection's state to a snapshot, close the store, give up the data directory."""
         with self._lock:
+            if self._closed:
+                return
             self._closed = True
             states = list(self._states.values())
         metrics.unwatch(self)
-        for state in states:
-            state.close()
-        self.store.close()
+        try:
+            for state in states:
+                state.close()
+            self.store.close()
+        finally:
+            self._ownership.release()
+
+
+class _LoggedKept(KeptRecord):
+    """What a collection kept, as its decision log says: the system of record for its indexes."""
+
+    def __init__(self, store: Store, collection: str) -> None:
+        self.store = store
+        self.collection = collection
+
+    def ids(self) -> list[str]:
+        return self.store.kept_ids(self.collection)
+
+    def content(self, ids: Sequence[str]) -> dict[str, Sample]:
+        """Logged content, a chunk of ids at a time (SQL bind-parameter limits)."""
+        wanted = list(dict.fromkeys(ids))
+        out: dict[str, Sample] = {}
+        for start in range(0, len(wanted), _CHUNK):
+            out.update(self.store.kept_samples(self.collection, wanted[start : start + _CHUNK]))
+        return out
+
+
+class _Claims:
+    """The sample ids each collection is deciding right now. A request (or a review) waits while another
+    holds one of its ids, then sees that one's outcome: a retry that races its original gets ALREADY_KEPT
+    or its logged decision back, never a duplicate of itself or a second log entry. All of a request's
+    ids are taken at once, so two requests never wait on each other."""
+
+    def __init__(self) -> None:
+        self._held: set[tuple[str, str]] = set()
+        self._changed = threading.Condition()
+
+    @contextmanager
+    def hold(self, collection: str, ids: Sequence[str]) -> Iterator[None]:
+        keys = {(collection, i) for i in ids}
+        with self._changed:
+            while not keys.isdisjoint(self._held):
+                self._changed.wait()
+            self._held |= keys
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._held -= keys
+                self._changed.notify_all()
+
+
+def _replay(record: DecisionRecord, policy_version: int) -> Decision | None:
+    """The logged decision to give again for a resend, with an ALREADY_DECIDED flag; None to evaluate."""
+    decision = record.decision
+    if decision.verdict is Verdict.REVIEW and record.review_state is ReviewState.PENDING:
+        verdict, how = Verdict.REVIEW, "waiting for review"
+    elif decision.verdict is Verdict.REVIEW and record.review_state is ReviewState.REJECTED:
+        by = f" by {record.review.reviewer}" if record.review is not None else ""
+        verdict, how = Verdict.DROP, f"rejected on review{by}"
+    elif decision.verdict is Verdict.DROP and decision.policy_version == policy_version:
+        verdict, how = Verdict.DROP, "dropped under this policy version"
+    else:  # kept (the state says so), or dropped under an older policy: decide afresh
+        return None
+    flag = Reason(
+        ReasonCode.ALREADY_DECIDED,
+        IDENTITY,
+        f"already decided (decision {record.id}, {how}) for this id and content: not decided or logged again",
+        1.0,
+        1.0,
+        Action.FLAG,
+        decision.sample_id,
+    )
+    return Decision(
+        decision.sample_id,
+        verdict,
+        [*decision.reasons, flag],
+        dict(decision.scores),
+        decision.policy_version,
+        list(decision.annotations),
+    )
 
 
 def _page_token(before_id: int) -> str:

@@ -147,24 +147,6 @@ class IndexedCheck(Check):
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Similar pairs among the rows of ``columns``: arrays (i, j, score) with i < j."""
 
-    # Whether a full-score match to a kept row with the sample's own id means the client sent the
-    # same sample again (a retry), rather than a duplicate (see Pipeline.run).
-    recognises_resends: ClassVar[bool] = False
-
-    def kept_as_itself(
-        self, items: Sequence[Item], state: CollectionState, policy: CheckPolicy
-    ) -> list[bool]:
-        """For each item: is it already kept in the collection, under its own id, with a full score?"""
-        index = state.index(self.name)
-        if not items or not len(index):
-            return [False] * len(items)
-        self.prepare(items, policy)
-        matches = index.best_matches(stack(items, self.name))
-        return [
-            score >= 1.0 and row >= 0 and index.id_of(row) == it.sample.id
-            for it, (score, row) in zip(items, matches, strict=True)
-        ]
-
     def describe(self, score: float) -> str:
         """Detail for the reason message."""
         return ""

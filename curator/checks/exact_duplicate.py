@@ -48,7 +48,6 @@ class ExactDuplicateCheck(IndexedCheck):
     name = "exact_duplicate"
     cost = 10
     score_name = "exact_duplicate"
-    recognises_resends = True  # same normalised content and the same id as a kept sample: a retry
     rules = (
         Rule(
             ReasonCode.EXACT_DUPLICATE,

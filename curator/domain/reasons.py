@@ -31,14 +31,26 @@ class ReasonCode(StrEnum):
     UNSUPPORTED_CLAIM = "UNSUPPORTED_CLAIM"
     HALLUCINATION = "HALLUCINATION"
     LOW_QUALITY = "LOW_QUALITY"
-    # raised by the pipeline itself, always as a flag
+    # about the sample's id in its collection, raised by the pipeline and the service, not by a check
     ALREADY_KEPT = "ALREADY_KEPT"
+    ALREADY_DECIDED = "ALREADY_DECIDED"
+    ID_CONFLICT = "ID_CONFLICT"
 
 
 DESCRIPTIONS: dict[ReasonCode, str] = {
     ReasonCode.ALREADY_KEPT: (
-        "The collection already kept this sample: same id, same normalised dedup key text (a client retry)."
+        "The collection already kept this sample: same id, same content (a client retry)."
         " The verdict is KEEP again; the sample is neither admitted nor logged a second time."
+    ),
+    ReasonCode.ALREADY_DECIDED: (
+        "The log already holds a decision for this sample (same id, same content): a DROP under the current"
+        " policy version, or a REVIEW that is pending or was rejected. That decision comes back again, with"
+        " this flag; the sample is neither evaluated nor logged a second time, so reruns never double the"
+        " review queue or the drop counts."
+    ),
+    ReasonCode.ID_CONFLICT: (
+        "The collection already kept a different sample under this id; ids are unique among a collection's"
+        " kept samples, so this one is dropped. Give it a new id; matched_id names the kept one."
     ),
     ReasonCode.EMPTY: "The sample's content is empty after normalisation (whitespace only).",
     ReasonCode.EXACT_DUPLICATE: (

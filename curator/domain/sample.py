@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+import orjson
+
 ROLES = ("system", "user", "assistant", "tool")
+DIGEST_BYTES = 16
 
 
 class ContentShape(StrEnum):
@@ -51,6 +55,22 @@ class Sample:
         if self.shape is ContentShape.CHAT:
             return _join(*(m.content for m in self.messages if m.role == "assistant"))
         return self.text
+
+    def content_digest(self) -> bytes:
+        """16 bytes that change whenever what the sample says (content and context, not its id or metadata)
+        changes: how a resend under the same id is told from new content under a reused id."""
+        canonical = orjson.dumps(
+            [
+                str(self.shape),
+                self.text,
+                self.instruction,
+                self.input,
+                self.output,
+                [[m.role, m.content] for m in self.messages],
+                list(self.context),
+            ]
+        )
+        return hashlib.blake2b(canonical, digest_size=DIGEST_BYTES).digest()
 
     @property
     def full_text(self) -> str:

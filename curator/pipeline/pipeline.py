@@ -52,70 +52,42 @@ class Pipeline:
     ) -> list[Decision]:
         """Decide every sample; unless ``dry_run``, admit the kept ones durably before returning.
 
-        A sample the collection already kept under the same id (a client's retry) gets KEEP
-        again with an ALREADY_KEPT flag, and is not evaluated or admitted a second time.
+        A sample the collection already kept under the same id and content (a client's retry) gets KEEP
+        again with an ALREADY_KEPT flag and is not evaluated or admitted a second time; one whose id the
+        collection already kept with other content gets DROP with ID_CONFLICT (ids name one kept sample).
         """
-        all_items = [Item.build(s, i, policy.dedup_key) for i, s in enumerate(samples)]
-        resent = self._resent(all_items, state, policy, policy_version)
-        items = [it for it in all_items if it.position not in resent]
-        decisions = self._run(items, state, policy, policy_version, dry_run, score_all)
-        if not resent:
-            return decisions
-        by_position = {it.position: d for it, d in zip(items, decisions, strict=True)}
-        return [by_position.get(i) or resent[i] for i in range(len(all_items))]
-
-    def _resent(
-        self, items: list[Item], state: CollectionState, policy: Policy, policy_version: int
-    ) -> dict[int, Decision]:
-        """KEEP decisions for the items the collection already kept under their own id."""
-        check = next((c for c in self.indexed if c.recognises_resends), None)
-        if check is None or not items:
-            return {}
-        with state.lock:
-            kept = check.kept_as_itself(items, state, policy.check(check.name))
-        message = "already kept under this id with the same content (a retry?): not admitted again"
-        return {
-            it.position: Decision(
-                it.sample.id,
-                Verdict.KEEP,
-                [Reason(ReasonCode.ALREADY_KEPT, check.name, message, 1.0, 1.0, Action.FLAG, it.sample.id)],
-                {},
-                policy_version,
-            )
-            for it, again in zip(items, kept, strict=True)
-            if again
-        }
-
-    def _run(
-        self,
-        items: list[Item],
-        state: CollectionState,
-        policy: Policy,
-        policy_version: int,
-        dry_run: bool,
-        score_all: bool,
-    ) -> list[Decision]:
+        items = [Item.build(s, i, policy.dedup_key) for i, s in enumerate(samples)]
         for _ in range(OPTIMISTIC_ATTEMPTS):
             seen = state.version
-            outcome = self._evaluate(items, state, policy, policy_version, score_all)
+            known, outcome = self._decide(items, state, policy, policy_version, score_all)
             if dry_run:
-                return outcome.decisions
+                return _in_order(items, known, outcome.decisions)
             self._prepare_for_admission(outcome.kept, policy)
             with state.lock:
-                if state.version == seen:
+                if state.version == seen:  # nothing admitted meanwhile: what we compared with is current
                     state.admit(outcome.kept)
-                    return outcome.decisions
+                    return _in_order(items, known, outcome.decisions)
         with state.lock:
-            outcome = self._evaluate(items, state, policy, policy_version, score_all)
+            known, outcome = self._decide(items, state, policy, policy_version, score_all)
             self._prepare_for_admission(outcome.kept, policy)
             state.admit(outcome.kept)
-            return outcome.decisions
+            return _in_order(items, known, outcome.decisions)
+
+    def _decide(
+        self, items: list[Item], state: CollectionState, policy: Policy, version: int, score_all: bool
+    ) -> tuple[dict[int, Decision], _Outcome]:
+        """Decisions by identity (ids the collection kept), then the checks' for the rest."""
+        known = _by_identity(items, state, version)
+        fresh = [it for it in items if it.position not in known]
+        return known, self._evaluate(fresh, state, policy, version, score_all)
 
     def _prepare_for_admission(self, kept: Sequence[Item], policy: Policy) -> None:
-        """Every index learns every kept sample, even for checks this policy disables (so
-        enabling one later finds a complete index); compute those features outside the lock."""
+        """The features every enabled index keeps of a kept sample, computed outside the lock. A check the
+        policy disables has no index and costs nothing (enabling it later computes what it needs)."""
         for check in self.indexed:
-            check.prepare(kept, policy.check(check.name))
+            check_policy = policy.check(check.name)
+            if check_policy.enabled:
+                check.prepare(kept, check_policy)
 
     def _evaluate(
         self, items: list[Item], state: CollectionState, policy: Policy, version: int, score_all: bool
@@ -187,3 +159,48 @@ class Pipeline:
             Decision(it.sample.id, Decision.verdict_for(rs), rs, sc, version, an)
             for it, rs, sc, an in zip(items, reasons, scores, annotations, strict=True)
         ]
+
+
+IDENTITY = "identity"  # the "check" of reasons about a sample's id, which no policy turns off
+
+
+def _by_identity(items: Sequence[Item], state: CollectionState, version: int) -> dict[int, Decision]:
+    """Decisions for the items whose id the collection already kept: ALREADY_KEPT for the same content,
+    ID_CONFLICT for other content."""
+    out: dict[int, Decision] = {}
+    with state.lock:
+        kept = [state.kept_digest(it.sample.id) for it in items]
+    for it, digest in zip(items, kept, strict=True):
+        if digest is None:
+            continue
+        if digest == it.sample.content_digest():
+            reason = Reason(
+                ReasonCode.ALREADY_KEPT,
+                IDENTITY,
+                "already kept under this id with the same content (a retry?): not admitted again",
+                1.0,
+                1.0,
+                Action.FLAG,
+                it.sample.id,
+            )
+            out[it.position] = Decision(it.sample.id, Verdict.KEEP, [reason], {}, version)
+        else:
+            reason = Reason(
+                ReasonCode.ID_CONFLICT,
+                IDENTITY,
+                f"id {it.sample.id!r} is already kept with other content; send this sample under a new id",
+                1.0,
+                1.0,
+                Action.DROP,
+                it.sample.id,
+            )
+            out[it.position] = Decision(it.sample.id, Verdict.DROP, [reason], {}, version)
+    return out
+
+
+def _in_order(items: Sequence[Item], known: dict[int, Decision], evaluated: list[Decision]) -> list[Decision]:
+    """Identity decisions and evaluated ones, back in request order."""
+    if not known:
+        return evaluated
+    rest = iter(evaluated)
+    return [known[it.position] if it.position in known else next(rest) for it in items]

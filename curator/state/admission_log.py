@@ -26,6 +26,8 @@ from typing import BinaryIO
 import numpy as np
 import orjson
 
+from curator.errors import FailedPrecondition, Unavailable
+
 log = logging.getLogger(__name__)
 
 _MAGIC = b"CRB1"
@@ -68,12 +70,35 @@ class Batch:
             offset += size
         return cls(list(header["ids"]), columns, header.get("metadata"))
 
-    @classmethod
-    def concat(cls, batches: list[Batch]) -> Batch:
-        ids = [i for b in batches for i in b.ids]
-        names = batches[0].columns.keys() if batches else ()
-        metadata = [m for b in batches for m in (b.metadata or [{} for _ in b.ids])]
-        return cls(ids, {k: np.concatenate([b.columns[k] for b in batches]) for k in names}, metadata)
+    def take(self, rows: list[int]) -> Batch:
+        """The batch restricted to ``rows``, in that order."""
+        index = np.asarray(rows, dtype=np.int64)
+        metadata = self.metadata or [{} for _ in self.ids]
+        return Batch(
+            [self.ids[r] for r in rows],
+            {k: v[index] for k, v in self.columns.items()},
+            [metadata[r] for r in rows],
+        )
+
+
+def merge_batches(batches: list[Batch]) -> Batch:
+    """Batches as one. A column some batches lack (a check disabled for a while) is left out, unless it is
+    a ``row.`` column, which is padded with NaN (admission time and diversity of old rows: unknown)."""
+    batches = [b for b in batches if b.ids]
+    ids = [i for b in batches for i in b.ids]
+    metadata = [m for b in batches for m in (b.metadata or [{} for _ in b.ids])]
+    names = list(dict.fromkeys(k for b in batches for k in b.columns))
+    columns: dict[str, np.ndarray] = {}
+    for name in names:
+        present = [b.columns[name] for b in batches if name in b.columns]
+        if len(present) == len(batches):
+            columns[name] = np.concatenate(present)
+        elif name.startswith("row.") and present[0].dtype.kind == "f":
+            dtype = present[0].dtype
+            columns[name] = np.concatenate(
+                [b.columns.get(name, np.full(len(b.ids), np.nan, dtype=dtype)) for b in batches]
+            )
+    return Batch(ids, columns, metadata)
 
 
 def _read_frames(path: Path) -> tuple[list[Batch], int]:
@@ -133,25 +158,50 @@ class AdmissionLog:
         yield from logged
 
     def append(self, batch: Batch) -> None:
-        if self._file is None:
-            self._file = self._path("log").open("ab")
-        self._file.write(batch.encode())
-        self._file.flush()
-        if self.fsync:
-            os.fsync(self._file.fileno())
+        """Append one frame, durably; a write that fails (disk full) leaves the log as it was and raises
+        Unavailable, so the request fails and nothing is appended behind a torn frame."""
+        frame = batch.encode()
+        try:
+            if self._file is None:
+                self._file = self._path("log").open("ab")
+            start = self._file.tell()
+            try:
+                self._file.write(frame)
+                self._file.flush()
+                if self.fsync:
+                    os.fsync(self._file.fileno())
+            except OSError:
+                self._cut(start)
+                raise
+        except OSError as err:
+            raise Unavailable(f"could not write the admission log {self._path('log')}: {err}") from err
         self.frames_since_snapshot += 1
+
+    def _cut(self, size: int) -> None:
+        """Back to ``size`` bytes after a failed append (the buffered part is dropped with the handle)."""
+        file, self._file = self._file, None
+        try:
+            if file is not None:
+                file.close()
+        except OSError:
+            pass  # closing flushes what is buffered, which may fail again: the truncate below undoes it
+        with self._path("log").open("r+b") as f:
+            f.truncate(size)
+            os.fsync(f.fileno())
 
     def checkpoint(self, batches: list[Batch] | None = None) -> None:
         """Fold snapshot + log into the next generation's snapshot; crash-safe at every step.
 
         ``batches``, when given, is written instead: everything admitted, rewritten (new feature columns
         computed for samples admitted before a check existed)."""
+        self._check_generation()
         batches = list(self.load()) if batches is None else batches
         nxt = self.generation + 1
         tmp = self._path("snap.tmp", nxt)
         with tmp.open("wb") as f:
-            if batches:
-                f.write(Batch.concat(batches).encode())
+            merged = merge_batches(batches)
+            if merged.ids:
+                f.write(merged.encode())
             f.flush()
             os.fsync(f.fileno())
         tmp.replace(self._path("snap", nxt))
@@ -163,6 +213,17 @@ class AdmissionLog:
         self.frames_since_snapshot = 0
         for stale in self.directory.glob(f"gen-{old}.*"):
             stale.unlink(missing_ok=True)
+
+    def _check_generation(self) -> None:
+        """Refuse to fold the files when another process moved CURRENT on (it owns them now): folding ours
+        would overwrite its snapshot with a stale one. The decision log keeps what either kept."""
+        current = self.directory / "CURRENT"
+        on_disk = int(current.read_text().strip()) if current.exists() else 0
+        if on_disk != self.generation:
+            raise FailedPrecondition(
+                f"{self.directory}: another process rewrote this collection's files (generation {on_disk},"
+                f" this process holds {self.generation}); only one process may own a data directory"
+            )
 
     def _write_current(self, generation: int) -> None:
         tmp = self.directory / "CURRENT.tmp"

@@ -371,16 +371,43 @@ class SqlStore(Store):
         d = decisions_table.c
         kept = (d.verdict == str(Verdict.KEEP)) | (d.review_state == str(ReviewState.APPROVED))
         stmt = (
-            select(d.sample_id, d.sample)
+            select(d.sample_id, d.sample, d.metadata)
             .where(d.collection == collection, d.sample_id.in_(list(set(sample_ids))), kept)
             .where(d.sample.is_not(None))
             .order_by(d.id)
         )
         out: dict[str, Sample] = {}
         with self._begin() as conn:
-            for sample_id, sample in conn.execute(stmt):
-                out[sample_id] = _sample_from_json(sample_id, sample)  # later rows win
+            for sample_id, sample, metadata_ in conn.execute(stmt):
+                out[sample_id] = _sample_from_json(sample_id, sample, orjson.loads(metadata_))  # later win
         return out
+
+    def kept_ids(self, collection: str) -> list[str]:
+        d = decisions_table.c
+        kept = (d.verdict == str(Verdict.KEEP)) | (d.review_state == str(ReviewState.APPROVED))
+        first = func.min(d.id).label("first")
+        stmt = (
+            select(d.sample_id, first)
+            .where(d.collection == collection, kept)
+            .group_by(d.sample_id)
+            .order_by(first)
+        )
+        with self._begin() as conn:
+            return [sample_id for sample_id, _ in conn.execute(stmt)]
+
+    def decisions_for(self, collection: str, sample_ids: Sequence[str]) -> list[DecisionRecord]:
+        if not sample_ids:
+            return []
+        d = decisions_table.c
+        stmt = (
+            select(decisions_table)
+            .where(d.collection == collection, d.sample_id.in_(list(set(sample_ids))))
+            .order_by(d.id)
+        )
+        with self._begin() as conn:
+            rows = [row._mapping for row in conn.execute(stmt)]
+            reviews = self._reviews(conn, [row["id"] for row in rows if row["review_state"] is not None])
+        return [_decision_record(row, reviews.get(row["id"])) for row in rows]
 
     def review_counts(self, state: ReviewState) -> dict[str, int]:
         d = decisions_table.c

@@ -151,7 +151,17 @@ class Store(ABC):
 
     @abstractmethod
     def kept_samples(self, collection: str, sample_ids: Sequence[str]) -> dict[str, Sample]:
-        """The logged content of kept samples (KEEP, or REVIEW approved later), latest per id."""
+        """The logged content of kept samples (KEEP, or REVIEW approved later), latest per id, with their
+        metadata."""
+
+    @abstractmethod
+    def kept_ids(self, collection: str) -> list[str]:
+        """Ids of everything the collection kept (KEEP decisions and approved reviews), once each, in the
+        order they were first kept: the system of record that admission files are checked against."""
+
+    @abstractmethod
+    def decisions_for(self, collection: str, sample_ids: Sequence[str]) -> list[DecisionRecord]:
+        """Every logged decision of these sample ids, oldest first (what a resend is compared with)."""
 
     @abstractmethod
     def review_counts(self, state: ReviewState) -> dict[str, int]:

@@ -80,7 +80,7 @@ def test_reviews_counters_and_the_pending_gauge_follow_the_queue(curator: Curato
     assert for_collection("curator_review_pending", name) == {}
     assert for_collection("curator_collection_kept_samples", name) == {(("collection", name),): 2}
     index = {dict(k)["check"]: v for k, v in for_collection("curator_index_entries", name).items()}
-    assert index == {"exact_duplicate": 2, "near_duplicate": 2, "semantic": 2}
+    assert index == {"exact_duplicate": 2, "near_duplicate": 2}  # semantic is disabled: no index
 
 
 def test_checks_report_latency_and_batch_size(curator: Curator, tmp_path: Path) -> None:

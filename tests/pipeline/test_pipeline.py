@@ -14,7 +14,7 @@ from curator.domain.reasons import ReasonCode
 from curator.domain.sample import ContentShape, Sample
 from curator.pipeline import Pipeline
 from curator.state.collection import CollectionState
-from tests.support.fake_encoder import checks_with
+from tests.support.fake_encoder import FakeEncoder, checks_with
 
 TEXT = (
     "Write a haiku about autumn leaves falling slowly in the quiet evening light while the river "
@@ -86,14 +86,52 @@ def test_dry_run_still_matches_within_the_request(setup) -> None:
     assert state.kept_count == 0
 
 
-def test_disabled_check_does_not_decide_but_index_stays_complete(tmp_path: Path) -> None:
-    checks = checks_with()
+class _Record:
+    """What a decision log would say the collection kept: here, everything the test admitted."""
+
+    def __init__(self, samples: Sequence[Sample]) -> None:
+        self.samples = {s.id: s for s in samples}
+
+    def ids(self) -> list[str]:
+        return list(self.samples)
+
+    def content(self, ids: Sequence[str]) -> dict[str, Sample]:
+        return {i: self.samples[i] for i in ids if i in self.samples}
+
+
+def test_a_disabled_check_costs_nothing_and_enabling_it_indexes_what_was_kept(tmp_path: Path) -> None:
+    """The defect: every index learned every kept sample, so the model ran for a dedup-only policy."""
+    encoder = FakeEncoder()
+    checks = checks_with(encoder)
     disabled = {"near_duplicate": {"enabled": False}, "semantic": {"enabled": False}}
     policy = resolve_policy(Policy.model_validate({"checks": disabled}), checks)
-    state = CollectionState("t", policy, tmp_path, [c for c in checks if isinstance(c, IndexedCheck)])
+    kept = [text("1", TEXT), text("2", "Something else entirely: a recipe for bread with flour and yeast.")]
+    record = _Record([])
+    state = CollectionState(
+        "t", policy, tmp_path, [c for c in checks if isinstance(c, IndexedCheck)], record=record
+    )
     pipeline = Pipeline(checks)
-    pipeline.run([text("1", TEXT)], state, policy, 1)
-    (d,) = pipeline.run([text("2", TEXT + " Really.")], state, policy, 1)
+    pipeline.run(kept, state, policy, 1)
+    (d,) = pipeline.run([text("3", TEXT + " Really.")], state, policy, 1)
+    record.samples.update({s.id: s for s in [*kept, text("3", TEXT + " Really.")]})  # as logged
     assert d.verdict is Verdict.KEEP and "near_duplicate" not in d.scores
-    assert len(state.index("near_duplicate")) == 2
-    assert len(state.index("semantic")) == 2
+    assert encoder.calls == []  # the embedding model never ran
+    assert not state.has_index("near_duplicate") and not state.has_index("semantic")
+
+    enabled = resolve_policy(Policy(), checks)
+    progress: list[tuple[int, int]] = []
+    state.set_policy(enabled, progress=lambda done, total: progress.append((done, total)))
+    assert len(state.index("near_duplicate")) == len(state.index("semantic")) == 3
+    assert progress[-1] == (3, 3)
+    (near,) = pipeline.run([text("4", TEXT + " Truly.")], state, enabled, 2)
+    assert [r.code for r in near.reasons] == [ReasonCode.NEAR_DUPLICATE]
+    state.close()
+
+    # The computed features were saved: a restart recomputes nothing.
+    again = FakeEncoder()
+    checks2 = checks_with(again)
+    restarted = CollectionState(
+        "t", enabled, tmp_path, [c for c in checks2 if isinstance(c, IndexedCheck)], record=record
+    )
+    assert len(restarted.index("semantic")) == 3 and again.calls == []
+    restarted.close()

@@ -27,7 +27,7 @@ def test_a_retry_is_kept_again_without_a_second_admission_or_log_entry(tmp_path:
         [first] = curator.filter("c", [sample("a", BASE)])
         assert first.verdict is Verdict.KEEP and not first.reasons
         again, new, copy = curator.filter(
-            "c", [sample("a", "  " + BASE.upper()), sample("b", OTHER), sample("a-copy", BASE)]
+            "c", [sample("a", BASE), sample("b", OTHER), sample("a-copy", BASE)]
         )
         assert again.verdict is Verdict.KEEP
         [flag] = again.reasons
@@ -45,13 +45,24 @@ def test_a_retry_is_kept_again_without_a_second_admission_or_log_entry(tmp_path:
         curator.close()
 
 
-def test_the_same_id_with_new_content_is_a_new_sample(tmp_path: Path) -> None:
+def test_the_same_id_with_new_content_is_an_id_conflict(tmp_path: Path) -> None:
+    """The defect: a reused id with other content was kept too, and matched_id became ambiguous."""
     curator = _curator(tmp_path / "data")
     try:
         curator.filter("c", [sample("a", BASE)])
-        [other] = curator.filter("c", [sample("a", OTHER)])
-        assert other.verdict is Verdict.KEEP and not other.reasons
+        other, shouted = curator.filter("c", [sample("a", OTHER), sample("b", OTHER)])
+        assert other.verdict is Verdict.DROP
+        assert [(r.code, r.check, r.matched_id) for r in other.reasons] == [
+            (ReasonCode.ID_CONFLICT, "identity", "a")
+        ]
+        assert shouted.verdict is Verdict.KEEP  # the same content under a new id is new
+        [upper] = curator.filter("c", [sample("a", BASE.upper())])  # content differs, if only in case
+        assert [r.code for r in upper.reasons] == [ReasonCode.ID_CONFLICT]
         assert curator.get_collection("c").kept_count == 2
+        assert [
+            r.decision.verdict
+            for r in curator.list_decisions(DecisionQuery(collection="c", sample_id="a")).decisions
+        ] == [Verdict.DROP, Verdict.KEEP]
     finally:
         curator.close()
 

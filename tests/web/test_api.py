@@ -73,7 +73,8 @@ def test_decisions_show_the_matched_sample_and_a_review_changes_the_counts(
     [review] = body["decisions"]
     assert review["verdict"] == "review" and review["sample"]["text"] == VARIANT
     assert review["reasons"][0]["code"] == "NEAR_DUPLICATE"
-    assert review["matched"] == {"a": {"id": "a", "shape": "text", "text": BASE, "metadata": {}}}
+    matched = {"id": "a", "shape": "text", "text": BASE, "metadata": {"generator": "g1", "template": "t1"}}
+    assert review["matched"] == {"a": matched}  # the kept sample as it was logged, metadata included
     assert body["next_page_token"] == ""
     done = client.post(
         f"/api/decisions/{review['decision_id']}/review", json={"action": "approve", "reviewer": "carol"}
