@@ -62,7 +62,7 @@ def test_the_same_id_with_new_content_is_an_id_conflict(tmp_path: Path) -> None:
         assert [
             r.decision.verdict
             for r in curator.list_decisions(DecisionQuery(collection="c", sample_id="a")).decisions
-        ] == [Verdict.DROP, Verdict.KEEP]
+        ] == [Verdict.DROP, Verdict.DROP, Verdict.KEEP]  # newest first: two conflicts, one kept
     finally:
         curator.close()
 
