@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+import logging
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -50,6 +51,8 @@ from curator.state.store import (
     StatsQuery,
     Store,
 )
+
+log = logging.getLogger(__name__)
 
 COLLECTION_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 MAX_PAGE_SIZE = 1_000
@@ -448,12 +451,19 @@ class Curator:
             self._closed = True
             states = list(self._states.values())
         metrics.unwatch(self)
+        failed: list[Exception] = []
         try:
-            for state in states:
-                state.close()
+            for state in states:  # each on its own: one that cannot flush must not keep the others from it
+                try:
+                    state.close()
+                except Exception as err:
+                    log.error("collection %s: could not flush its state: %s", state.name, err)
+                    failed.append(err)
             self.store.close()
         finally:
             self._ownership.release()
+        if failed:
+            raise failed[0]
 
 
 class _LoggedKept(KeptRecord):

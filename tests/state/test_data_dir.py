@@ -1,0 +1,143 @@
+"""One process owns a data directory, and what was acknowledged survives even when that rule is broken.
+
+The defect: a server and an in-process `curator filter` on one data directory each folded their own view
+into the same snapshot files; a snapshot ended up 0 bytes and every kept sample was forgotten.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+
+import pytest
+
+from curator.domain.decision import Verdict
+from curator.domain.reasons import ReasonCode
+from curator.errors import Unavailable
+from curator.service import Curator
+from curator.settings import Settings
+from curator.state import ownership
+from curator.state.ownership import DataDirBusy
+from tests.support.reviews import BASE, OTHER, sample
+
+THIRD = "A sonnet has fourteen lines, usually in iambic pentameter, with a turn of thought near the end."
+POLICY = {"checks": {"semantic": {"enabled": False}}}
+
+
+def _curator(data: Path) -> Curator:
+    return Curator(Settings.load(data_dir=data, default_policy=POLICY))
+
+
+def _resend_verdicts(data: Path, samples: list) -> list[tuple[str, list[str]]]:
+    curator = _curator(data)
+    try:
+        return [(d.sample_id, [str(r.code) for r in d.reasons]) for d in curator.filter("c", samples)]
+    finally:
+        curator.close()
+
+
+def test_a_second_process_is_told_who_owns_the_directory_and_what_to_do(tmp_path: Path) -> None:
+    first = _curator(tmp_path / "data")
+    first.announce(server="127.0.0.1:50051")
+    try:
+        with pytest.raises(DataDirBusy) as info:
+            _curator(tmp_path / "data")
+        message = str(info.value)
+        assert f"process {os.getpid()}" in message
+        assert "--server 127.0.0.1:50051" in message and "--data-dir" in message
+    finally:
+        first.close()
+    _curator(tmp_path / "data").close()  # released on close
+
+
+class _NoLock:
+    """A bypassed lock (a copy of the directory, NFS, a deleted LOCK file): the safety net must hold."""
+
+    def __init__(self, data_dir: Path) -> None: ...
+
+    def announce(self, **about: str) -> None: ...
+
+    def release(self) -> None: ...
+
+
+def test_with_the_lock_bypassed_two_writers_lose_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("curator.service.DataDirOwnership", _NoLock)
+    data = tmp_path / "data"
+    server, cli = _curator(data), _curator(data)
+    server.create_collection("c")
+    assert [d.verdict for d in server.filter("c", [sample("a", BASE)])] == [Verdict.KEEP]
+    assert [d.verdict for d in cli.filter("c", [sample("b", OTHER)])] == [Verdict.KEEP]
+    assert [d.verdict for d in server.filter("c", [sample("t", THIRD)])] == [Verdict.KEEP]
+    server.close()
+    with pytest.raises(Exception):  # noqa: B017 - folding a stale view over the owner's files is refused
+        cli.close()
+    verdicts = _resend_verdicts(data, [sample("a2", BASE), sample("b2", OTHER), sample("t2", THIRD)])
+    assert verdicts == [
+        ("a2", ["EXACT_DUPLICATE"]),
+        ("b2", ["EXACT_DUPLICATE"]),
+        ("t2", ["EXACT_DUPLICATE"]),
+    ]
+
+
+@pytest.mark.parametrize("damage", ["empty-snapshot", "half-snapshot", "no-files"])
+def test_a_damaged_snapshot_is_rebuilt_from_the_decision_log(tmp_path: Path, damage: str) -> None:
+    data = tmp_path / "data"
+    curator = _curator(data)
+    curator.create_collection("c")
+    curator.filter("c", [sample("a", BASE), sample("b", OTHER)])
+    curator.close()
+    directory = data / "collections" / "c"
+    [snapshot] = directory.glob("gen-*.snap")
+    if damage == "empty-snapshot":
+        snapshot.write_bytes(b"")
+    elif damage == "half-snapshot":
+        snapshot.write_bytes(snapshot.read_bytes()[: snapshot.stat().st_size // 2])
+    else:
+        for path in directory.iterdir():
+            path.unlink()
+    verdicts = _resend_verdicts(data, [sample("a", BASE), sample("b2", OTHER), sample("n", THIRD)])
+    assert verdicts == [("a", ["ALREADY_KEPT"]), ("b2", ["EXACT_DUPLICATE"]), ("n", [])]
+
+
+def test_a_failed_append_fails_the_request_and_keeps_the_log_intact(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The defect: a disk that filled mid-append left a torn frame, later appends went behind it, and the
+    next start cut the log there, losing acknowledged KEEPs."""
+    data = tmp_path / "data"
+    curator = _curator(data)
+    curator.create_collection("c")
+    curator.filter("c", [sample("a", BASE)])
+    real_fsync = os.fsync
+    failing = {"left": 1}
+
+    def full_disk(fd: int) -> None:
+        if failing["left"]:
+            failing["left"] -= 1
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", full_disk)
+    with pytest.raises(Unavailable, match="No space left"):
+        curator.filter("c", [sample("b", OTHER)])
+    monkeypatch.setattr(os, "fsync", real_fsync)
+    [retry] = curator.filter("c", [sample("b", OTHER)])  # the client's retry
+    assert retry.verdict is Verdict.KEEP and not retry.reasons
+    [third] = curator.filter("c", [sample("t", THIRD)])
+    assert third.verdict is Verdict.KEEP
+    curator.close()
+    again = _resend_verdicts(data, [sample("a", BASE), sample("b", OTHER), sample("t", THIRD)])
+    assert [codes for _, codes in again] == [[str(ReasonCode.ALREADY_KEPT)]] * 3
+
+
+def test_the_lock_names_the_owner_even_while_a_server_warms_up(tmp_path: Path) -> None:
+    claim = ownership.DataDirOwnership(tmp_path)
+    try:
+        with pytest.raises(DataDirBusy, match="in use by process"):
+            ownership.DataDirOwnership(tmp_path)
+    finally:
+        claim.release()
+    ownership.DataDirOwnership(tmp_path).release()
