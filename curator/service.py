@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-import re
 import logging
+import re
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
