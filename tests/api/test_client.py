@@ -40,7 +40,7 @@ def server(tmp_path: Path) -> Iterator[RunningServer]:
 
 @pytest.fixture
 def client(server: RunningServer) -> Iterator[CuratorClient]:
-    with CuratorClient(f"127.0.0.1:{server.port}", timeout=10) as c:
+    with CuratorClient(f"127.0.0.1:{server.port}", timeout=60) as c:
         yield c
 
 

@@ -62,6 +62,19 @@ def test_a_check_new_to_a_collection_indexes_what_it_kept_before(tmp_path: Path)
         restarted.close()
 
 
+class _NoContent:
+    """A decision log that knows what was kept but lost its content (logs from before 0.2)."""
+
+    def __init__(self, ids: list[str]) -> None:
+        self._ids = ids
+
+    def ids(self) -> list[str]:
+        return self._ids
+
+    def content(self, ids: object) -> dict:
+        return {}
+
+
 def test_without_stored_content_the_error_says_what_to_do(tmp_path: Path) -> None:
     settings = Settings()
     checks = [c for c in checks_with(settings=settings) if isinstance(c, IndexedCheck)]
@@ -71,5 +84,5 @@ def test_without_stored_content_the_error_says_what_to_do(tmp_path: Path) -> Non
     old.admit([Item.build(s, 0, policy.dedup_key)])
     old.close()
     with pytest.raises(FailedPrecondition, match="re-create the collection"):
-        CollectionState("c", policy, tmp_path, checks, kept_content=lambda ids: {})
+        CollectionState("c", policy, tmp_path, checks, record=_NoContent(["a"]))
     assert AdmissionLog(tmp_path).load_snapshot()  # nothing was lost on the way
