@@ -122,9 +122,19 @@ def run_library(input_path: Path, work: Path, batch_size: int) -> dict[str, Any]
     with input_path.open() as f:
         for line in f:
             rec = json.loads(line)
-            raws.append(SampleInput(id=rec["id"], instruction=rec["instruction"], input=rec["input"], output=rec["output"]))
-    samples = [s for i in range(0, len(raws), batch_size) for s in validate_batch(raws[i : i + batch_size], settings.limits.limits())]
-    state = CollectionState("bench", policy, work / "library", [c for c in checks if isinstance(c, IndexedCheck)])
+            raws.append(
+                SampleInput(
+                    id=rec["id"], instruction=rec["instruction"], input=rec["input"], output=rec["output"]
+                )
+            )
+    samples = [
+        s
+        for i in range(0, len(raws), batch_size)
+        for s in validate_batch(raws[i : i + batch_size], settings.limits.limits())
+    ]
+    state = CollectionState(
+        "bench", policy, work / "library", [c for c in checks if isinstance(c, IndexedCheck)]
+    )
     pipeline = Pipeline(checks)
     started = time.perf_counter()
     kept = 0
@@ -136,8 +146,12 @@ def run_library(input_path: Path, work: Path, batch_size: int) -> dict[str, Any]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--copies", type=int, default=11_700, help="perturbed copies after the 5,000 originals")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--copies", type=int, default=11_700, help="perturbed copies after the 5,000 originals"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--batch-size", type=int, default=500, help="curator filter's default")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each path; the best is reported")
@@ -153,13 +167,23 @@ def main() -> None:
             run_dir.mkdir()
             cli = run_cli(work / "input.jsonl", run_dir, args.batch_size)
             cli_runs.append(cli)
-            lines.append({"path": "curator filter", "run": r, "samples": n, **cli, "samples_per_s": n / cli["seconds"]})
+            lines.append(
+                {"path": "curator filter", "run": r, "samples": n, **cli, "samples_per_s": n / cli["seconds"]}
+            )
             print(json.dumps(lines[-1]), flush=True)
             lib_dir = work / f"lib-{r}"
             lib_dir.mkdir()
             lib = run_library(work / "input.jsonl", lib_dir, args.batch_size)
             lib_runs.append(lib)
-            lines.append({"path": "library dedup stage", "run": r, "samples": n, **lib, "samples_per_s": n / lib["seconds"]})
+            lines.append(
+                {
+                    "path": "library dedup stage",
+                    "run": r,
+                    "samples": n,
+                    **lib,
+                    "samples_per_s": n / lib["seconds"],
+                }
+            )
             print(json.dumps(lines[-1]), flush=True)
         best_cli = min(c["seconds"] for c in cli_runs)
         best_lib = min(c["seconds"] for c in lib_runs)

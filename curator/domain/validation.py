@@ -6,6 +6,7 @@ sample index and field, and whose descriptions say how to fix it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -42,6 +43,9 @@ class Limits:
     max_messages: int = 1_000
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def _control(value: str) -> str | None:
     """What is wrong with a string that no store can hold (one with a NUL character), or None."""
     return "contains a NUL character (\\x00), which cannot be stored; remove it" if "\x00" in value else None
@@ -59,7 +63,7 @@ def validate_sample(
         out.append(
             FieldViolation(f"{p}id", f"id is {len(raw.id)} characters; ids are at most {limits.max_id_chars}")
         )
-    elif any(ord(ch) < 32 or ord(ch) == 127 for ch in raw.id):
+    elif _CONTROL.search(raw.id):
         out.append(FieldViolation(f"{p}id", "id contains a control character; use printable characters"))
     shapes = []
     if raw.text is not None:

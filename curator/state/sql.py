@@ -275,12 +275,15 @@ class SqlStore(Store):
             for logged in decisions
         ]
         with self._begin() as conn:
-            # insertmanyvalues: batched multi-row INSERT ... RETURNING on SQLite >= 3.35 and PostgreSQL;
-            # sort_by_parameter_order guarantees ids come back in the order of ``rows``.
-            result = conn.execute(
-                insert(decisions_table).returning(decisions_table.c.id, sort_by_parameter_order=True), rows
-            )
-            ids = [r[0] for r in result]
+            # insertmanyvalues: batched multi-row INSERT ... RETURNING on SQLite >= 3.35 and PostgreSQL.
+            # Ids are matched back by sample id, unique within a request (asking RETURNING for parameter
+            # order instead makes SQLAlchemy insert one row at a time on SQLite).
+            d = decisions_table.c
+            result = conn.execute(insert(decisions_table).returning(d.id, d.sample_id), rows)
+            by_sample = {sample_id: decision_id for decision_id, sample_id in result}
+            if len(by_sample) != len(rows):
+                raise ValueError("record_decisions needs distinct sample ids within one call")
+            ids = [by_sample[logged.decision.sample_id] for logged in decisions]
             reason_rows = [
                 {
                     "decision_id": decision_id,
