@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from curator.domain.decision import Verdict
+from curator.domain.policy import CheckPolicy, RulePolicy
 from curator.domain.review import ReviewAction, ReviewState
 from curator.errors import FailedPrecondition, InvalidArgument, NotFound
 from curator.service import Curator
@@ -128,3 +129,24 @@ def test_pages_chain_with_tokens_and_bad_queries_name_the_field(curator: Curator
     }
     with pytest.raises(NotFound):  # a well-formed query naming no collection that exists
         curator.list_decisions(DecisionQuery(collection="nope"))
+
+
+def test_rejecting_a_review_never_loads_the_embedding_model(tmp_path: Path) -> None:
+    """The defect: each in-process `curator review` loaded the embedding model, even to reject."""
+    data = tmp_path / "data"
+    first = _curator(data)  # the semantic check on, with a stand-in model
+    policy = review_policy()
+    policy.checks["semantic"] = CheckPolicy(rules={"SEMANTIC_DUPLICATE": RulePolicy(threshold=1.0)})
+    first.create_collection("c", policy)
+    first.filter("c", [sample("a", BASE), sample("v", VARIANT)])
+    first.close()
+    missing = Settings.load(data_dir=data, embeddings={"model_path": tmp_path / "no-model", "preload": False})
+    later = Curator(missing)  # the real checks: loading the model would fail
+    try:
+        assert later.get_collection("c").policy.check("semantic").enabled
+        reviewed = later.review_decision(_pending(later), ReviewAction.REJECT, "alice")
+        assert reviewed.review_state is ReviewState.REJECTED
+        stats = later.stats(StatsQuery(collection="c"))  # the collection loads, with its index, no model
+        assert stats.reviews.rejected == 1 and later.index_sizes()[("c", "semantic")] == 1
+    finally:
+        later.close()

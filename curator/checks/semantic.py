@@ -31,16 +31,32 @@ NEIGHBOURS_WITHIN = 8
 
 
 class EmbeddingIndex(DedupIndex):
-    def __init__(self, dimension: int, hnsw_threshold: int, hnsw_m: int, ef_search: int) -> None:
-        self.vectors = VectorIndex(dimension, hnsw_threshold, hnsw_m, ef_search)
+    """Kept samples' embeddings in FAISS. The vector index is made when the first vectors arrive, at their
+    width, so that opening a collection (to review, to read stats) never loads the model for its size."""
+
+    def __init__(self, hnsw_threshold: int, hnsw_m: int, ef_search: int) -> None:
+        self._params = (hnsw_threshold, hnsw_m, ef_search)
+        self._vectors: VectorIndex | None = None
         self._ids: list[str] = []
 
+    @property
+    def vectors(self) -> VectorIndex | None:
+        """The FAISS index; None until a vector was added."""
+        return self._vectors
+
+    def _index_for(self, embeddings: np.ndarray) -> VectorIndex:
+        if self._vectors is None:
+            self._vectors = VectorIndex(embeddings.shape[1], *self._params)
+        return self._vectors
+
     def add(self, ids: Sequence[str], features: Mapping[str, np.ndarray]) -> None:
-        self.vectors.add(features["embedding"])
+        self._index_for(features["embedding"]).add(features["embedding"])
         self._ids.extend(ids)
 
     def best_matches(self, features: Mapping[str, np.ndarray]) -> list[tuple[float, int]]:
-        sims, rows = self.vectors.search(features["embedding"])
+        if self._vectors is None:
+            return [(0.0, -1)] * len(features["embedding"])
+        sims, rows = self._vectors.search(features["embedding"])
         return [
             (max(0.0, float(s)), int(r)) if r >= 0 else (0.0, -1) for s, r in zip(sims, rows, strict=True)
         ]
@@ -50,11 +66,16 @@ class EmbeddingIndex(DedupIndex):
 
     def save_image(self, path: Path) -> bool:
         """An HNSW graph takes minutes to rebuild at 100k+ vectors; a flat index is rebuilt in a blink."""
-        return self.vectors.save(path)
+        return self._vectors is not None and self._vectors.save(path)
 
     def load_image(self, path: Path, ids: Sequence[str], features: Mapping[str, np.ndarray]) -> bool:
-        if not self.vectors.load(path, features["embedding"]):
+        embeddings = features.get("embedding")
+        if embeddings is None or not len(embeddings) or self._vectors is not None:
             return False
+        vectors = VectorIndex(embeddings.shape[1], *self._params)
+        if not vectors.load(path, embeddings):
+            return False
+        self._vectors = vectors
         self._ids.extend(ids)
         return True
 
@@ -113,7 +134,6 @@ class SemanticCheck(IndexedCheck):
 
     def new_index(self, params: Mapping[str, float]) -> DedupIndex:
         return EmbeddingIndex(
-            self.embedder.dimension,
             int(params["hnsw_threshold"]),
             int(params["hnsw_m"]),
             int(params["ef_search"]),
