@@ -224,6 +224,17 @@ class Curator:
                 self._states[record.name] = state
             return state
 
+    def _discard(self, state: CollectionState) -> None:
+        """Forget a collection's in-memory state; the next request loads it again from the files, checked
+        against the decision log (the system of record)."""
+        log.warning(
+            "collection %s: admissions were not logged; reloading it from the decision log", state.name
+        )
+        with self._lock:
+            if self._states.get(state.name) is state:
+                del self._states[state.name]
+        state.discard()
+
     def _info(self, record: CollectionRecord) -> CollectionInfo:
         """Describe a collection without loading its indexes just to count them."""
         with self._lock:
@@ -265,7 +276,12 @@ class Curator:
                     for d, s in zip(decided, fresh, strict=True)
                     if not any(r.code is ReasonCode.ALREADY_KEPT for r in d.reasons)
                 ]
-                self.store.record_decisions(collection, logged, datetime.now(UTC))
+                try:
+                    self.store.record_decisions(collection, logged, datetime.now(UTC))
+                except BaseException:
+                    if any(d.verdict is Verdict.KEEP for d in decided):
+                        self._discard(state)  # admitted, never logged: reload from the log next time
+                    raise
                 metrics.observe_decisions(collection, logged)
         metrics.REQUEST_SAMPLES.observe(len(valid))
         if not replays:
@@ -396,7 +412,13 @@ class Curator:
         # No Filter of this collection commits between the claim and the admission, and none of this id
         # is being decided meanwhile.
         with self._claims.hold(current.collection, [current.decision.sample_id]), state.lock:
-            reviewed = self.store.record_review(decision_id, review, admit)
+            admitted_before = state.kept_count
+            try:
+                reviewed = self.store.record_review(decision_id, review, admit)
+            except BaseException:
+                if state.kept_count != admitted_before:  # admitted, then the review's commit failed
+                    self._discard(state)
+                raise
         metrics.observe_review(reviewed.collection, str(action))
         return reviewed
 

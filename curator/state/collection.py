@@ -22,7 +22,7 @@ from curator.arrays import GrowableArray
 from curator.checks.base import Item, stack
 from curator.domain.policy import Policy
 from curator.domain.sample import DIGEST_BYTES, Sample
-from curator.errors import FailedPrecondition
+from curator.errors import FailedPrecondition, Unavailable
 from curator.state.admission_log import AdmissionLog, Batch, merge_batches
 
 if TYPE_CHECKING:
@@ -106,6 +106,7 @@ class CollectionState:
         self.clock: Callable[[], float] = time.time  # admission timestamps; tests move it
         self._checkpoint_every = checkpoint_every
         self._record = record
+        self._discarded = False
         self._log = AdmissionLog(directory, fsync=fsync)
         self._load(progress)
 
@@ -293,6 +294,8 @@ class CollectionState:
         """Make kept samples durable, then visible. Call with ``lock`` held."""
         if not items:
             return
+        if self._discarded:
+            raise Unavailable(f"collection {self.name!r} is being reloaded from its decision log; retry")
         columns = {}
         for check in self._enabled():
             check.prepare(items, self.policy.check(check.name))
@@ -338,8 +341,18 @@ class CollectionState:
 
     def close(self) -> None:
         with self.lock:
+            if self._discarded:
+                return
             if self._log.frames_since_snapshot:
                 self._checkpoint()
+            self._log.close()
+
+    def discard(self) -> None:
+        """Stop using this state: its memory holds admissions the decision log never recorded (the log
+        write failed after them). Later admissions here fail (retryable); the next load of the collection
+        checks the files against the log and leaves those admissions out."""
+        with self.lock:
+            self._discarded = True
             self._log.close()
 
 

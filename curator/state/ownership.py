@@ -90,7 +90,7 @@ def _busy_message(data_dir: Path, owner: dict[str, Any]) -> str:
         who += f" since {owner['since']}"
     server = owner.get("server")
     fix = (
-        f"send the work to it with --server {server} (or CURATOR_SERVER={server})"
+        f"send the work to it with --server {server} (or CURATOR_SERVER_ADDRESS={server})"
         if server
         else "stop it, or send the work to it with --server HOST:PORT if it is `curator serve`"
     )

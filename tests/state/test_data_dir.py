@@ -19,6 +19,7 @@ from curator.service import Curator
 from curator.settings import Settings
 from curator.state import ownership
 from curator.state.ownership import DataDirBusy
+from curator.state.store import StatsQuery
 from tests.support.reviews import BASE, OTHER, sample
 
 THIRD = "A sonnet has fourteen lines, usually in iambic pentameter, with a turn of thought near the end."
@@ -141,3 +142,28 @@ def test_the_lock_names_the_owner_even_while_a_server_warms_up(tmp_path: Path) -
     finally:
         claim.release()
     ownership.DataDirOwnership(tmp_path).release()
+
+
+def test_admissions_whose_log_write_failed_are_forgotten_so_the_retry_is_logged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Admitted, then the decision log refused the batch: the client saw an error, so the sample must not
+    stay kept (a retry would get ALREADY_KEPT, which is not logged, leaving a permanent gap)."""
+    data = tmp_path / "data"
+    curator = _curator(data)
+    curator.create_collection("c")
+    real = curator.store.record_decisions
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise Unavailable("the decision store is unavailable: connection refused")
+
+    monkeypatch.setattr(curator.store, "record_decisions", refuse)
+    with pytest.raises(Unavailable):
+        curator.filter("c", [sample("a", BASE)])
+    monkeypatch.setattr(curator.store, "record_decisions", real)
+    [retry] = curator.filter("c", [sample("a", BASE)])
+    assert retry.verdict is Verdict.KEEP and not retry.reasons  # decided afresh, and logged this time
+    stats = curator.stats(StatsQuery(collection="c"))
+    assert stats.totals.keep == 1 and curator.get_collection("c").kept_count == 1
+    curator.close()
+    assert _resend_verdicts(data, [sample("a", BASE)]) == [("a", ["ALREADY_KEPT"])]
