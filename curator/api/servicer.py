@@ -12,8 +12,11 @@ import asyncio
 import contextvars
 import functools
 import logging
+import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Executor
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
@@ -23,11 +26,13 @@ from google.protobuf.message import Message
 from curator.api import convert
 from curator.api.errors import to_status
 from curator.api.interceptors import authenticated_caller
+from curator.errors import FieldViolation, InvalidArgument
 from curator.service import Curator
 from curator.v1 import curator_service_pb2 as pb
 
 log = logging.getLogger(__name__)
 SERVICE = pb.DESCRIPTOR.services_by_name["CuratorService"]
+MALFORMED_LOG_INTERVAL_S = 10.0
 
 
 class CuratorServicer:
@@ -82,6 +87,90 @@ class CuratorServicer:
         return convert.server_info(self.curator.server_info())
 
 
+# ---------------------------------------------------------------- malformed frames
+
+
+class ThrottledWarning:
+    """A warning logged at most once per interval, the next one counting those left out.
+
+    A client can send bad frames as fast as it likes; the log must not grow with them.
+    """
+
+    def __init__(
+        self, logger: logging.Logger, interval_s: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.logger = logger
+        self.interval_s = interval_s
+        self.clock = clock
+        self._next = float("-inf")
+        self._left_out = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, msg: str, *args: object) -> None:
+        with self._lock:
+            now = self.clock()
+            if now < self._next:
+                self._left_out += 1
+                return
+            left_out, self._left_out, self._next = self._left_out, 0, now + self.interval_s
+        if left_out:
+            msg += f" ({left_out} more like it in the last {self.interval_s:.0f}s were not logged)"
+        self.logger.warning(msg, *args)
+
+
+_malformed_warning = ThrottledWarning(log, MALFORMED_LOG_INTERVAL_S)
+
+
+@dataclass(frozen=True, slots=True)
+class MalformedFrame:
+    """What the lenient deserializer hands on in place of a message it could not parse."""
+
+    message_type: str  # full name, e.g. curator.v1.FilterRequest
+    size: int  # bytes received
+    problem: str  # the parser's own words, for the log
+
+    def error(self) -> InvalidArgument:
+        return InvalidArgument(
+            FieldViolation(
+                "",
+                f"the {self.size} bytes received are not a valid {self.message_type} message; "
+                "send a serialized protobuf message of that type",
+            )
+        )
+
+
+def lenient_deserializer(message_type: type[Message]) -> Callable[[bytes], Message | MalformedFrame]:
+    """A request deserializer that never raises: bad bytes become a MalformedFrame.
+
+    grpc turns a raising deserializer into INTERNAL with a logged traceback, and
+    in a stream it ends the whole call; the handler instead answers the one frame.
+    """
+    full_name = message_type.DESCRIPTOR.full_name
+
+    def parse(data: bytes) -> Message | MalformedFrame:
+        try:
+            return message_type.FromString(data)
+        except Exception as err:  # whatever the parser raises, the bytes are the client's mistake
+            return MalformedFrame(full_name, len(data), str(err) or type(err).__name__)
+
+    return parse
+
+
+def _rejected(
+    method: str, frame: MalformedFrame, context: grpc.aio.ServicerContext[Any, Any]
+) -> InvalidArgument:
+    """The error for a malformed frame, logged (throttled, one line, no traceback)."""
+    _malformed_warning(
+        "%s from %s: %d bytes are not a valid %s (%s); answered INVALID_ARGUMENT",
+        method,
+        context.peer(),
+        frame.size,
+        frame.message_type,
+        frame.problem,
+    )
+    return frame.error()
+
+
 # ---------------------------------------------------------------- the asyncio face
 
 
@@ -103,20 +192,28 @@ class AsyncCuratorService:
 
     def unary(self, method: descriptor.MethodDescriptor) -> Callable[..., Any]:
         name = method.name
+        path = f"/{SERVICE.full_name}/{name}"
 
-        async def handle(request: Message, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+        async def handle(
+            request: Message | MalformedFrame, context: grpc.aio.ServicerContext[Any, Any]
+        ) -> Any:
+            if isinstance(request, MalformedFrame):
+                raise _rejected(path, request, context)  # curator.api.errors maps it, as for any call
             return await self.run(getattr(self.servicer, name), request)
 
         return handle
 
     async def FilterStream(
         self,
-        requests: AsyncIterator[pb.FilterRequest],
+        requests: AsyncIterator[pb.FilterRequest | MalformedFrame],
         context: grpc.aio.ServicerContext[Any, Any],
     ) -> AsyncIterator[pb.FilterResponse]:
         """One response per request, in order; a bad message fails its own response, not the stream."""
+        path = f"/{SERVICE.full_name}/FilterStream"
         async for request in requests:
             try:
+                if isinstance(request, MalformedFrame):
+                    raise _rejected(path, request, context)
                 response = await self.run(self.servicer.Filter, request)
             except Exception as err:
                 response = pb.FilterResponse(error=to_status(err))
@@ -124,14 +221,18 @@ class AsyncCuratorService:
 
 
 def service_handler(servicer: CuratorServicer, executor: Executor) -> grpc.GenericRpcHandler:
-    """CuratorService's handlers, built from its descriptor, for the asyncio server."""
+    """CuratorService's handlers, built from its descriptor with lenient request deserializers.
+
+    (The generated ``add_CuratorServiceServicer_to_server`` would parse with
+    ``FromString``, which raises on a malformed frame.)
+    """
     service = AsyncCuratorService(servicer, executor)
     handlers: dict[str, grpc.RpcMethodHandler] = {}
     for method in SERVICE.methods:
         request_type = message_factory.GetMessageClass(method.input_type)
         response_type = message_factory.GetMessageClass(method.output_type)
         kwargs: dict[str, Any] = {
-            "request_deserializer": request_type.FromString,
+            "request_deserializer": lenient_deserializer(request_type),
             "response_serializer": response_type.SerializeToString,
         }
         if not method.client_streaming and not method.server_streaming:
