@@ -142,6 +142,12 @@ def summarise(
         "response_errors": response_errors,
         "stream_errors": dict(rpc_errors),
         "streams_answered_at_least_once": sum(1 for r in results if r.answered),
+        # Fairness: how many answers each stream got (a starved stream gets one at most).
+        "answers_per_stream": {
+            "min": min((r.answered for r in results), default=0),
+            "median": percentile([float(r.answered) for r in results], 50),
+            "max": max((r.answered for r in results), default=0),
+        },
         "latency_ms": latency_summary(latencies),
         "messages_per_s": round(in_window / seconds, 1) if seconds else None,
         "samples_per_s": round(in_window * batch / seconds, 1) if seconds else None,

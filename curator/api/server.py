@@ -10,6 +10,7 @@ coroutine on the loop, so neither many streams nor busy workers starve them.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import signal
 import socket
@@ -53,12 +54,12 @@ class EventLoopThread:
     def alive(self) -> bool:
         return not self.loop.is_closed() and self.thread.is_alive()
 
-    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
         """Run ``coro`` on the loop and wait for its result (never call it from the loop's own thread)."""
         if not self.alive:
             coro.close()
             raise RuntimeError("the gRPC event loop has stopped")
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
     def close(self) -> None:
         """Cancel what is left on the loop, stop it, and wait for its thread."""
@@ -86,13 +87,19 @@ class Health:
     loop: EventLoopThread = field(repr=False)
 
     def set(self, service: str, status: health_pb2.HealthCheckResponse.ServingStatus) -> None:
-        if self.loop.alive:
-            self.loop.run(self.servicer.set(service, status))
+        self._run(self.servicer.set(service, status))
 
     def enter_graceful_shutdown(self) -> None:
         """Every service NOT_SERVING from now on, whatever is set later."""
-        if self.loop.alive:
-            self.loop.run(self.servicer.enter_graceful_shutdown())
+        self._run(self.servicer.enter_graceful_shutdown())
+
+    def _run(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Once the server has stopped there is no health to set (warm-up may end after a stop)."""
+        try:
+            self.loop.run(coro, timeout=30)
+        except (RuntimeError, concurrent.futures.TimeoutError, concurrent.futures.CancelledError):
+            if self.loop.alive:
+                raise
 
 
 @dataclass

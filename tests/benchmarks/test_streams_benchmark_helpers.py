@@ -58,6 +58,7 @@ def test_summarise_counts_errors_throughput_and_probes() -> None:
     assert out["errors"] == 1 + 1 + 1  # unanswered, error response, stream ended badly
     assert out["stream_errors"] == {"CANCELLED": 1}
     assert out["streams_answered_at_least_once"] == 2
+    assert out["answers_per_stream"] == {"min": 1, "median": 1.0, "max": 3}
     assert (out["messages_per_s"], out["samples_per_s"]) == (1.0, 4.0)
     assert out["latency_ms"]["max"] == 1000.0
     assert out["verdicts"] == {"DROP": 1, "KEEP": 2}
