@@ -34,7 +34,12 @@ class _Section(BaseModel):
 class ServerSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=50051, ge=0, le=65535, description="0 picks a free port")
-    max_workers: int = Field(default=16, ge=1, description="gRPC worker threads")
+    max_workers: int = Field(
+        default=16,
+        ge=1,
+        description="threads doing curator work: one per unary call or FilterStream message being checked; "
+        "open streams, health and reflection wait on the event loop and hold none",
+    )
     grace_seconds: float = Field(
         default=30.0, ge=0, description="in-flight requests get this long on SIGTERM"
     )

@@ -1,13 +1,13 @@
 """Domain errors → google.rpc.Status, in one place.
 
-The interceptor applies it to every unary handler; FilterStream uses
-:func:`to_status` to fail one response without failing the stream.
+The interceptor applies it to every unary handler of the asyncio server;
+FilterStream uses :func:`to_status` to fail one response without failing the stream.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
@@ -58,21 +58,25 @@ def to_status(err: Exception) -> status_pb2.Status:
     return status_pb2.Status(code=code_pb2.INTERNAL, message="internal error; see the server log")
 
 
-class ErrorInterceptor(grpc.ServerInterceptor):
+class ErrorInterceptor(grpc.aio.ServerInterceptor):
     """Wraps unary-response handlers so that domain errors abort with a rich status."""
 
-    def intercept_service(
-        self, continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None], details: Any
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler | None]],
+        details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler | None:
-        handler = continuation(details)
+        handler = await continuation(details)
         if handler is None or handler.unary_unary is None:
             return handler
         inner = handler.unary_unary
 
-        def wrapped(request: Any, context: grpc.ServicerContext) -> Any:
+        async def wrapped(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
             try:
-                return inner(request, context)
+                return await inner(request, context)
+            except grpc.aio.AbortError:  # the handler already answered with its own status
+                raise
             except Exception as err:
-                context.abort_with_status(rpc_status.to_status(to_status(err)))
+                await context.abort_with_status(rpc_status.to_status(to_status(err)))
 
-        return handler._replace(unary_unary=wrapped)
+        return handler._replace(unary_unary=wrapped)  # type: ignore[attr-defined]
