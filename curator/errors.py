@@ -22,7 +22,9 @@ class InvalidArgument(CuratorError):
 
     def __init__(self, violations: list[FieldViolation] | FieldViolation) -> None:
         self.violations = [violations] if isinstance(violations, FieldViolation) else list(violations)
-        super().__init__("; ".join(f"{v.field}: {v.description}" for v in self.violations))
+        super().__init__(
+            "; ".join(f"{v.field}: {v.description}" if v.field else v.description for v in self.violations)
+        )
 
     def prefixed(self, prefix: str) -> InvalidArgument:
         """The same violations with their field paths nested under ``prefix``."""

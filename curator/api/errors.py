@@ -53,6 +53,11 @@ def to_status(err: Exception) -> status_pb2.Status:
                     )
                 )
                 status.details.append(detail)
+            elif isinstance(err, NotFound) and err.resource is not None:
+                detail = any_pb2.Any()
+                kind_, name = err.resource
+                detail.Pack(error_details_pb2.ResourceInfo(resource_type=kind_, resource_name=name))
+                status.details.append(detail)
             return status
     log.exception("internal error", exc_info=err)
     return status_pb2.Status(code=code_pb2.INTERNAL, message="internal error; see the server log")

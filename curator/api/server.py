@@ -244,6 +244,7 @@ async def _start_grpc(
 
 
 def start(settings: Settings, curator: Curator | None = None) -> RunningServer:
+    owned = curator is None
     curator = curator or Curator(settings)
     credentials = _credentials(settings)
     workers = ThreadPoolExecutor(max_workers=settings.server.max_workers, thread_name_prefix="curator-rpc")
@@ -255,7 +256,12 @@ def start(settings: Settings, curator: Curator | None = None) -> RunningServer:
     except BaseException:
         loop.close()
         workers.shutdown(wait=False)
+        if owned:
+            curator.close()  # gives the data directory up again
         raise
+    # A second process that tries this data directory is told where to send its work instead.
+    reachable = "localhost" if settings.server.host in ("0.0.0.0", "::", "[::]") else settings.server.host
+    curator.announce(server=f"{reachable}:{port}")
     health = Health(health_servicer, loop)
     ready = threading.Event()
     failed: list[BaseException] = []
@@ -283,6 +289,8 @@ def start(settings: Settings, curator: Curator | None = None) -> RunningServer:
             loop.run(server.stop(0))
             loop.close()
             workers.shutdown(wait=False)
+            if owned:
+                curator.close()
             raise
     threading.Thread(target=_warm_up, name="curator-warm-up", daemon=True).start()
     log.info(

@@ -153,6 +153,11 @@ def test_too_many_samples_and_unknown_collection(stub: pb_grpc.CuratorServiceStu
             call()
         assert info.value.code() == grpc.StatusCode.NOT_FOUND
         assert "collection 'nope' does not exist" in (info.value.details() or "")
+        status = rpc_status.from_call(info.value)
+        assert status is not None
+        resource = error_details_pb2.ResourceInfo()
+        assert status.details[0].Unpack(resource)
+        assert (resource.resource_type, resource.resource_name) == ("curator.v1.Collection", "nope")
 
 
 def test_stream_bad_message_fails_its_response_not_the_stream(stub: pb_grpc.CuratorServiceStub) -> None:

@@ -10,8 +10,10 @@ import time
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from curator.api.client import CuratorClient
+from curator.cli.main import app
 from curator.domain.validation import SampleInput
 from curator.errors import InvalidArgument
 from curator.settings import Settings
@@ -56,7 +58,13 @@ def test_serve_uses_flags_over_the_config_file_and_stops_on_sigterm(tmp_path: Pa
     )
     try:
         port, _ = _wait_for_port(proc)
-        with CuratorClient(f"127.0.0.1:{port}", timeout=10) as client:
+        # The server owns its data directory: an in-process run there is told who owns it and how to reach it.
+        busy = CliRunner().invoke(app, ["collections", "list", "--data-dir", str(data)])
+        assert busy.exit_code == 1
+        assert f"in use by process {proc.pid}" in busy.output
+        assert f"--server 127.0.0.1:{port}" in busy.output and "--data-dir" in busy.output
+        # 60 s: the first Filter waits for the model to load, ~10 s on a busy machine.
+        with CuratorClient(f"127.0.0.1:{port}", timeout=60) as client:
             client.create_collection("c")
             [decision] = client.filter("c", [SampleInput(id="a", text="hello there")])
             assert decision.verdict == "keep"
