@@ -30,7 +30,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from curator.cli.backend import ensure_collection, load_settings, open_backend
+from curator.cli.backend import ensure_collection, load_settings, open_backend, server_limits
 from curator.cli.filtering import FilterRun, Outputs
 from curator.cli.io import InputError, JsonlWriter, open_input
 from curator.cli.render import (
@@ -200,16 +200,28 @@ def filter_command(
     console = _err_console()
     with _domain_errors(console):
         settings = load_settings(config, data_dir)
-        if server is None and batch_size > settings.limits.max_batch:
+        limits = settings.limits.limits()
+        if server is None and batch_size > limits.max_batch:
             raise typer.BadParameter(
-                f"{batch_size} is over limits.max_batch ({settings.limits.max_batch})",
-                param_hint="--batch-size",
+                f"{batch_size} is over limits.max_batch ({limits.max_batch})", param_hint="--batch-size"
             )
-        source = open_input(input)
         interrupted = False
         failure: CuratorError | None = None
         with ExitStack() as stack:
-            backend = stack.enter_context(open_backend(settings, server))
+            if server is None:
+                source = open_input(input)  # a missing file fails before the service loads
+                backend = stack.enter_context(open_backend(settings, server))
+            else:
+                backend = stack.enter_context(open_backend(settings, server))
+                # The server's limits, not this machine's settings, say what a request may hold.
+                limits = server_limits(backend) or limits
+                if batch_size > limits.max_batch:
+                    raise typer.BadParameter(
+                        f"{batch_size} is over the server's limits.max_batch"
+                        f" ({limits.max_batch}) at {server}",
+                        param_hint="--batch-size",
+                    )
+                source = open_input(input)
             try:
                 _, created = ensure_collection(backend, collection, create)
             except NotFound:
@@ -240,7 +252,7 @@ def filter_command(
                 backend,
                 collection,
                 outputs,
-                settings.limits.limits(),
+                limits,
                 batch_size=batch_size,
                 dry_run=dry_run,
                 score_all=score_all,
