@@ -182,6 +182,13 @@ def filter_command(
         bool,
         typer.Option("--create/--no-create", help="Create the collection (default policy) if it is missing."),
     ] = True,
+    allow_empty: Annotated[
+        bool,
+        typer.Option(
+            "--allow-empty",
+            help="Exit 0 even when no record was valid (an empty input, or every line bad).",
+        ),
+    ] = False,
 ) -> None:
     """Filter a file of samples; write decisions, and optionally the records split by verdict.
 
@@ -195,7 +202,14 @@ def filter_command(
 
     A bad line (not JSON, not an object, an invalid sample, or an id already
     seen in this run) is reported on stderr as "line N: problem" and skipped,
-    unless --strict. Exit code: 0, 1 on --strict failure or error, 130 on Ctrl-C.
+    unless --strict. A Parquet file or JSON array with no content column at all
+    is one error up front. With --server, a --batch-size over the server's
+    limits.max_batch is refused before the input is read.
+
+    Exit code: 0 when at least one record was filtered; 1 on an error, on a
+    --strict failure, when the service refused a whole batch, or when no record
+    was valid (an empty input included; --allow-empty makes that 0); 2 on a bad
+    option; 130 on Ctrl-C.
     """
     console = _err_console()
     with _domain_errors(console):
@@ -209,7 +223,7 @@ def filter_command(
         failure: CuratorError | None = None
         with ExitStack() as stack:
             if server is None:
-                source = open_input(input)  # a missing file fails before the service loads
+                source = open_input(input, require_content=True)  # fails before the service loads
                 backend = stack.enter_context(open_backend(settings, server))
             else:
                 backend = stack.enter_context(open_backend(settings, server))
@@ -221,7 +235,7 @@ def filter_command(
                         f" ({limits.max_batch}) at {server}",
                         param_hint="--batch-size",
                     )
-                source = open_input(input)
+                source = open_input(input, require_content=True)
             try:
                 _, created = ensure_collection(backend, collection, create)
             except NotFound:
@@ -279,6 +293,15 @@ def filter_command(
     if interrupted:
         raise typer.Exit(EXIT_INTERRUPTED)
     if run.failed:
+        raise typer.Exit(1)
+    counts = run.counts
+    if counts.kept + counts.dropped + counts.review == 0 and not allow_empty:
+        name = "stdin" if str(input) == "-" else str(input)
+        if counts.read == 0:
+            problem = f"{name} holds no records"
+        else:
+            problem = f"no valid record in {name} ({counts.read:,} read, {counts.invalid:,} invalid)"
+        console.print(f"error: {problem}: nothing was filtered (--allow-empty accepts that)")
         raise typer.Exit(1)
 
 

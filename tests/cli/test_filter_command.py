@@ -638,3 +638,49 @@ def test_an_unknown_collection_mid_run_stops_the_run(
     assert "collection: unknown collection 'default'" in result.stderr
     assert _verdicts(out) == {"s0": "keep", "s1": "keep"}
     assert calls == 2
+
+
+def test_a_parquet_file_without_content_columns_is_reported_once(cli: Cli, tmp_path: Path) -> None:
+    path = tmp_path / "in.parquet"
+    rows = [{"prompt": words(i), "completion": words(i + 1)} for i in range(50)]
+    pq.write_table(pa.Table.from_pylist(rows), path)
+    result = cli("filter", path, "--decisions", tmp_path / "d.jsonl", "--data-dir", tmp_path / "data")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"error: {path}: no content column; expected text, instruction (+input, output) or messages;"
+        " found: prompt, completion\n"
+    )
+
+
+def test_an_empty_input_fails_unless_allowed(cli: Cli, tmp_path: Path) -> None:
+    src = tmp_path / "empty.jsonl"
+    src.write_text("")
+    out = tmp_path / "d.jsonl"
+    result = cli("filter", src, "--decisions", out, "--data-dir", tmp_path / "data")
+    assert result.exit_code == 1
+    assert summary(result.stderr)["read"] == "0"
+    assert result.stderr.rstrip().endswith(
+        f"error: {src} holds no records: nothing was filtered (--allow-empty accepts that)"
+    )
+    allowed = cli("filter", src, "--decisions", out, "--data-dir", tmp_path / "data", "--allow-empty")
+    assert allowed.exit_code == 0, allowed.output
+    assert "error" not in allowed.stderr
+
+
+def test_a_run_with_no_valid_record_fails_unless_allowed(cli: Cli, tmp_path: Path) -> None:
+    src = write_jsonl(tmp_path / "in.jsonl", [{"prompt": "q"}, "nope", {"id": 3, "text": 4}])
+    out = tmp_path / "d.jsonl"
+    result = cli("filter", src, "--decisions", out, "--data-dir", tmp_path / "data")
+    assert result.exit_code == 1
+    err = result.stderr
+    assert "line 1: content: no content" in err and "line 2: not valid JSON" in err and "line 3: text:" in err
+    assert err.rstrip().endswith(
+        f"error: no valid record in {src} (3 read, 3 invalid):"
+        " nothing was filtered (--allow-empty accepts that)"
+    )
+    allowed = cli("filter", src, "--decisions", out, "--data-dir", tmp_path / "data", "--allow-empty")
+    assert allowed.exit_code == 0, allowed.output
+    assert summary(allowed.stderr)["invalid"] == "3"
+    # One valid record is enough for exit code 0.
+    src = write_jsonl(tmp_path / "in.jsonl", [{"prompt": "q"}, alpaca("a", 1)])
+    assert cli("filter", src, "--decisions", out, "--data-dir", tmp_path / "data").exit_code == 0
