@@ -6,6 +6,7 @@ against a running server with ``--server HOST:PORT``; the results are the same.
 
 from __future__ import annotations
 
+import getpass
 import logging
 import os
 import sys
@@ -30,7 +31,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from curator.cli.backend import ensure_collection, load_settings, open_backend, server_limits
+from curator.api.client import RemoteError
+from curator.cli.backend import Backend, ensure_collection, load_settings, open_backend, server_limits
 from curator.cli.filtering import FilterRun, Outputs
 from curator.cli.io import InputError, JsonlWriter, open_input
 from curator.cli.render import (
@@ -46,7 +48,7 @@ from curator.domain.decision import Verdict
 from curator.domain.policy import Policy
 from curator.domain.review import ReviewAction, ReviewState
 from curator.domain.sample import Sample
-from curator.errors import CuratorError, InvalidArgument, NotFound
+from curator.errors import CuratorError, InvalidArgument, NotFound, Unavailable
 from curator.formats import record_json
 from curator.settings import Settings
 from curator.state.store import DecisionQuery, DecisionRecord, StatsQuery
@@ -445,12 +447,28 @@ def decisions(
 
 @app.command()
 def review(
-    decision_id: Annotated[int, typer.Argument(help="Decision id, as `curator decisions` shows it.")],
+    decision_ids: Annotated[
+        list[int] | None,
+        typer.Argument(
+            help="Decision ids, as `curator decisions` shows them; several in one call.", show_default=False
+        ),
+    ] = None,
+    *,
     action: Annotated[ReviewAction, typer.Argument(help="approve (admit the sample) or reject.")],
+    all_pending: Annotated[
+        bool,
+        typer.Option("--all-pending", help="Review every pending REVIEW decision of --collection instead."),
+    ] = False,
+    collection: Annotated[
+        str | None,
+        typer.Option("--collection", "-c", help="With --all-pending: the collection whose queue to review."),
+    ] = None,
     reviewer: Annotated[
         str | None,
         typer.Option(
-            "--reviewer", help="Who reviews (default: $USER); a server with tokens logs the token's name."
+            "--reviewer",
+            help="Who reviews (default: $USER, else $LOGNAME, else the OS account name); "
+            "a server with tokens logs the token's name.",
         ),
     ] = None,
     note: Annotated[str, typer.Option("--note", help="Why, for the log.")] = "",
@@ -458,16 +476,105 @@ def review(
     config: ConfigOption = None,
     server: ServerOption = None,
 ) -> None:
-    """Approve or reject a REVIEW decision; approving admits the sample into the collection."""
-    who = reviewer or os.environ.get("USER") or ""
+    """Approve or reject REVIEW decisions; approving admits the sample into the collection.
+
+    `curator review 41 42 43 approve`, or `curator review --all-pending -c NAME reject`,
+    reviews them one by one in this one process (or over one connection), printing a
+    line per decision. A decision that cannot be reviewed (already reviewed, not a
+    REVIEW decision, no such id) is reported on stderr and the others go on.
+
+    Exit code: 0 when every decision was reviewed (or none was pending); 1 when any
+    failed, or on an error; 2 on bad arguments, or when no reviewer is known.
+    """
+    if all_pending and decision_ids:
+        raise typer.BadParameter("give decision ids or --all-pending, not both")
+    if all_pending and collection is None:
+        raise typer.BadParameter("--all-pending needs --collection", param_hint="--all-pending")
+    if not all_pending and collection is not None:
+        raise typer.BadParameter(
+            "--collection goes with --all-pending; decision ids name their collection",
+            param_hint="--collection",
+        )
+    if not all_pending and not decision_ids:
+        raise typer.BadParameter("give decision ids, or --all-pending with --collection")
+    who = reviewer if reviewer is not None else default_reviewer()
+    # A server with tokens logs the token's name whatever the request says: no name is needed then.
+    if not who.strip() and not (server and os.environ.get("CURATOR_TOKEN")):
+        raise typer.BadParameter(
+            "who is reviewing? pass --reviewer NAME ($USER, $LOGNAME and the OS account name are unknown)",
+            param_hint="--reviewer",
+        )
     console = _err_console()
+    done = failed = 0
+    ids: list[int] = []
+    interrupted = False
     with _domain_errors(console), open_backend(load_settings(config, data_dir), server) as backend:
-        record = backend.review_decision(decision_id, action, who, note)
-    assert record.review is not None
-    typer.echo(
-        f"decision {record.id} ({record.collection}/{record.decision.sample_id}): "
-        f"{record.review_state} by {record.review.reviewer}"
-    )
+        ids = pending_ids(backend, collection) if collection else list(dict.fromkeys(decision_ids or []))
+        if not ids:
+            console.print(f"no pending REVIEW decisions in collection {collection}")
+            return
+        try:
+            for decision_id in ids:
+                try:
+                    record = backend.review_decision(decision_id, action, who, note)
+                except CuratorError as err:
+                    if _ends_the_reviews(err):
+                        raise
+                    failed += 1
+                    text = str(err)
+                    prefix = (
+                        "" if text.startswith(f"decision {decision_id} ") else f"decision {decision_id}: "
+                    )
+                    console.print(f"error: {prefix}{text}")
+                    continue
+                done += 1
+                assert record.review is not None
+                typer.echo(
+                    f"decision {record.id} ({record.collection}/{record.decision.sample_id}): "
+                    f"{record.review_state} by {record.review.reviewer}"
+                )
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:
+            if len(ids) > 1 and done + failed < len(ids):
+                console.print(f"stopped after {done + failed} of {len(ids)} decisions ({done} reviewed)")
+    if len(ids) > 1 and done + failed == len(ids):
+        console.print(f"reviewed {done} of {len(ids)} decisions" + (f"; {failed} failed" if failed else ""))
+    if interrupted:
+        raise typer.Exit(EXIT_INTERRUPTED)
+    if failed:
+        raise typer.Exit(1)
+
+
+def _ends_the_reviews(err: CuratorError) -> bool:
+    """Whether ``err`` is about the service or the request, not one decision: the next would fail too."""
+    if isinstance(err, InvalidArgument):
+        return any(v.field in ("reviewer", "note") for v in err.violations)
+    return isinstance(err, Unavailable | RemoteError)
+
+
+def default_reviewer() -> str:
+    """$USER, else $LOGNAME, else the OS account name; "" when none is known."""
+    name = os.environ.get("USER") or os.environ.get("LOGNAME")
+    if name:
+        return name
+    try:
+        return getpass.getuser()
+    except Exception:  # OSError (KeyError before Python 3.13) when the account has no name
+        return ""
+
+
+def pending_ids(backend: Backend, collection: str) -> list[int]:
+    """The ids of every pending REVIEW decision of ``collection``, oldest first."""
+    ids: list[int] = []
+    token = ""
+    while True:
+        query = DecisionQuery(collection=collection, review_state=ReviewState.PENDING, limit=1000)
+        page = backend.list_decisions(query, token)
+        ids += [r.id for r in page.decisions]
+        token = page.next_page_token
+        if not token:
+            return sorted(ids)
 
 
 # ---------------------------------------------------------------- audit
