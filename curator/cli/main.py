@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import getpass
 import logging
+import math
 import os
 import sys
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -40,12 +42,13 @@ from curator.cli.render import (
     decisions_table,
     parse_duration,
     parse_when,
+    policy_changes,
     stats_json,
     stats_tables,
     summary_table,
 )
-from curator.domain.decision import Verdict
-from curator.domain.policy import Policy
+from curator.domain.decision import Action, Verdict
+from curator.domain.policy import Policy, PolicyPatch, as_patch
 from curator.domain.review import ReviewAction, ReviewState
 from curator.domain.sample import Sample
 from curator.errors import CuratorError, InvalidArgument, NotFound, Unavailable
@@ -716,6 +719,251 @@ def collections_show(
         info = backend.get_collection(name)
     console.print(f"collection {info.name}: policy version {info.policy_version}, {info.kept_count} kept")
     typer.echo(orjson.dumps(info.policy.model_dump(mode="json"), option=orjson.OPT_INDENT_2).decode())
+
+
+@collections_app.command("update")
+def collections_update(
+    name: Annotated[str, typer.Argument(help="Collection name.", show_default=False)],
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="PATH=VALUE, repeatable. PATH: CHECK.enabled, CHECK.CODE.threshold, CHECK.CODE.action, "
+            "CHECK.CODE.review_threshold or CHECK.params.NAME "
+            "(e.g. near_duplicate.NEAR_DUPLICATE.threshold=0.85). "
+            "VALUE: true/false, a number, drop/review/flag, or none (threshold: the rule's default; "
+            "review_threshold: no REVIEW band).",
+            show_default=False,
+        ),
+    ] = None,
+    enable: Annotated[
+        list[str] | None, typer.Option("--enable", help="Turn a check on (repeatable).", show_default=False)
+    ] = None,
+    disable: Annotated[
+        list[str] | None, typer.Option("--disable", help="Turn a check off (repeatable).", show_default=False)
+    ] = None,
+    reset: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--reset",
+            help="PATH back to its default (repeatable): a whole check (semantic), a rule "
+            "(semantic.SEMANTIC_DUPLICATE), or one field.",
+            show_default=False,
+        ),
+    ] = None,
+    policy: Annotated[
+        Path | None,
+        typer.Option(
+            "--policy",
+            help="A partial policy (.json or .toml) merged in; --set, --enable and --disable win over it.",
+            dir_okay=False,
+        ),
+    ] = None,
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
+    server: ServerOption = None,
+) -> None:
+    """Change a collection's policy: only the fields the options name, nothing else.
+
+    Prints each field that changed (old -> new) and the new policy version; decisions
+    from now on use it. Index parameters (near_duplicate and semantic params) and
+    dedup_key are fixed when a collection is created. Exit code: 0; 1 when the service
+    refuses the change; 2 on a bad option.
+    """
+    edits = [_parse_set(text) for text in set_ or []]
+    edits += [_switch(text, "--enable", True) for text in enable or []]
+    edits += [_switch(text, "--disable", False) for text in disable or []]
+    resets = [_Edit(_policy_path(text, "--reset", leaf=False), None, "--reset", text) for text in reset or []]
+    if not (edits or resets or policy):
+        raise typer.BadParameter("nothing to change: give --set, --enable, --disable, --reset or --policy")
+    console = _err_console()
+    with _domain_errors(console):
+        values: dict[str, Any] = {}
+        if policy is not None:
+            values = dict(as_patch(load_policy(policy)).values)  # the fields the file sets
+        with open_backend(load_settings(config, data_dir), server) as backend:
+            before = backend.get_collection(name)
+            for e in edits + resets:
+                _check_names(e, before.policy)
+            patch = _policy_patch(values, edits, resets)
+            after = backend.update_policy(name, patch)
+    typer.echo(
+        f"updated collection {after.name}: policy version {before.policy_version} -> {after.policy_version}"
+    )
+    for line in policy_changes(before.policy, after.policy) or ["no field changed"]:
+        typer.echo(f"  {line}")
+
+
+_RULE_FIELDS = ("threshold", "action", "review_threshold")
+_PATH_HELP = "use CHECK, CHECK.enabled, CHECK.CODE, CHECK.CODE.FIELD or CHECK.params.NAME"
+
+
+@dataclass(frozen=True, slots=True)
+class _Edit:
+    """An option of `collections update`: a path into the policy JSON, the value it sets, as given."""
+
+    path: tuple[str, ...]  # e.g. ("checks", "semantic", "rules", "SEMANTIC_DUPLICATE", "threshold")
+    value: Any
+    option: str
+    given: str
+
+
+def _bad_edit(e: _Edit, problem: str) -> typer.BadParameter:
+    return typer.BadParameter(f"{e.given!r}: {problem}", param_hint=e.option)
+
+
+def _shown(path: Sequence[str]) -> str:
+    """A policy path as the options write it: no "checks." and no "rules."."""
+    keys = list(path[1:]) if path and path[0] == "checks" else list(path)
+    if len(keys) >= 2 and keys[1] == "rules":
+        del keys[1]
+    return ".".join(keys)
+
+
+def _policy_path(text: str, option: str, *, leaf: bool, given: str | None = None) -> tuple[str, ...]:
+    """``semantic.SEMANTIC_DUPLICATE.threshold`` -> ("checks", "semantic", "rules", "SEMANTIC_DUPLICATE",
+    "threshold"). "checks." and "rules." may be written out; rule codes are upper-cased. ``leaf``: the
+    path must name one value (what --set sets), not a check or a rule. ``given``: the option's value as
+    typed, for messages (default ``text``)."""
+    quoted = repr(text if given is None else given)
+    keys = text.strip().split(".")
+    if keys[0] == "checks":
+        keys = keys[1:]
+    if not keys or any(not k.strip() for k in keys):
+        raise typer.BadParameter(f"{quoted}: not a policy path; {_PATH_HELP}", param_hint=option)
+    check, rest = keys[0], keys[1:]
+    path: tuple[str, ...]
+    if not rest:
+        path = ("checks", check)
+    elif rest == ["enabled"]:
+        path = ("checks", check, "enabled")
+    elif rest[0] == "params" and len(rest) <= 2:
+        path = ("checks", check, "params", *rest[1:])
+    else:
+        rule = rest[1:] if rest[0] == "rules" else rest
+        if len(rule) > 2:
+            raise typer.BadParameter(f"{quoted}: not a policy path; {_PATH_HELP}", param_hint=option)
+        if len(rule) == 2 and rule[1] not in _RULE_FIELDS:
+            raise typer.BadParameter(
+                f"{quoted}: {rule[1]!r} is not a rule field ({', '.join(_RULE_FIELDS)})", param_hint=option
+            )
+        path = (
+            ("checks", check, "rules", *rule[:1])
+            if not rule
+            else ("checks", check, "rules", rule[0].upper(), *rule[1:])
+        )
+    if leaf and not _is_leaf(path):
+        if len(path) == 4 and path[2] == "rules":
+            problem = f"name a field: {_shown(path)}.threshold, .action or .review_threshold"
+        else:
+            problem = "name one field: CHECK.enabled, CHECK.CODE.FIELD or CHECK.params.NAME"
+        raise typer.BadParameter(f"{quoted}: {problem}", param_hint=option)
+    return path
+
+
+def _is_leaf(path: tuple[str, ...]) -> bool:
+    return (
+        path[2:] == ("enabled",)
+        or (path[2:3] == ("params",) and len(path) == 4)
+        or (path[2:3] == ("rules",) and len(path) == 5)
+    )
+
+
+def _switch(text: str, option: str, on: bool) -> _Edit:
+    """--enable / --disable CHECK."""
+    path = _policy_path(text, option, leaf=False)
+    if len(path) != 2:
+        raise typer.BadParameter(f"{text!r}: name a check, e.g. semantic", param_hint=option)
+    return _Edit((*path, "enabled"), on, option, text)
+
+
+def _parse_set(text: str) -> _Edit:
+    """One --set PATH=VALUE, its value parsed by the field it sets."""
+    raw_path, eq, raw = text.partition("=")
+    if not eq:
+        raise typer.BadParameter(
+            f"{text!r}: expected PATH=VALUE, e.g. semantic.enabled=false", param_hint="--set"
+        )
+    edit = _Edit(_policy_path(raw_path, "--set", leaf=True, given=text), None, "--set", text)
+    field, word = edit.path[-1], raw.strip().lower()
+    value: Any
+    if field == "enabled":
+        booleans = {
+            "true": True,
+            "yes": True,
+            "on": True,
+            "1": True,
+            "false": False,
+            "no": False,
+            "off": False,
+            "0": False,
+        }
+        if word not in booleans:
+            raise _bad_edit(edit, f"{raw!r} is not true or false")
+        value = booleans[word]
+    elif field == "action" and edit.path[2] == "rules":
+        if word not in {str(a) for a in Action}:
+            raise _bad_edit(edit, f"{raw!r} is not one of {', '.join(str(a) for a in Action)}")
+        value = word
+    elif word in ("none", "null") and edit.path[2] == "rules":
+        value = None  # threshold: the rule's default; review_threshold: no REVIEW band
+    else:
+        try:
+            value = float(raw)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value):
+            raise _bad_edit(edit, f"{raw!r} is not a number")
+    return _Edit(edit.path, value, "--set", text)
+
+
+def _check_names(e: _Edit, policy: Policy) -> None:
+    """The check, rule and parameter an option names exist in ``policy`` (the collection's current one)."""
+    check = e.path[1]
+    if check not in policy.checks:
+        raise _bad_edit(e, f"unknown check {check!r}; checks: {', '.join(policy.checks)}")
+    current = policy.checks[check]
+    if len(e.path) < 4:
+        return
+    kind, key = e.path[2], e.path[3]
+    if kind == "rules" and key not in current.rules:
+        raise _bad_edit(e, f"{check} has no rule {key!r}; its rules: {', '.join(current.rules)}")
+    if kind == "params" and key not in current.params:
+        known = ", ".join(current.params) or "(none)"
+        raise _bad_edit(e, f"{check} has no parameter {key!r}; its parameters: {known}")
+
+
+def _policy_patch(values: dict[str, Any], edits: Sequence[_Edit], resets: Sequence[_Edit]) -> PolicyPatch:
+    """The file's values with the options' on top, as a patch whose field mask names exactly the fields
+    given (so a value of none travels over gRPC too) and the paths to reset."""
+    chosen: dict[tuple[str, ...], _Edit] = {}
+    for e in edits:
+        earlier = chosen.setdefault(e.path, e)
+        if earlier.value != e.value:
+            raise typer.BadParameter(
+                f"{_shown(e.path)} is set twice ({earlier.option} {earlier.given}, {e.option} {e.given})"
+            )
+    for path, e in chosen.items():
+        target = values
+        for key in path[:-1]:
+            target = target.setdefault(key, {})
+        target[path[-1]] = e.value
+    leaves = _leaf_paths(values)
+    for r in resets:
+        for leaf in leaves:
+            if leaf[: len(r.path)] == r.path or r.path[: len(leaf)] == leaf:
+                raise typer.BadParameter(
+                    f"--reset {r.given} overlaps {_shown(leaf)}: reset or set it, not both"
+                )
+    paths = dict.fromkeys([*leaves, *(r.path for r in resets)])
+    return PolicyPatch(values, tuple(".".join(p) for p in paths))
+
+
+def _leaf_paths(values: Any, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Paths to every value in nested dicts that is not itself a dict (an empty dict changes nothing)."""
+    if not isinstance(values, dict):
+        return [prefix]
+    return [leaf for key, value in values.items() for leaf in _leaf_paths(value, (*prefix, str(key)))]
 
 
 def load_policy(path: Path) -> Policy:
