@@ -22,6 +22,7 @@ from typing import Annotated, Any
 import orjson
 import pydantic
 import typer
+from pydantic_settings import SettingsError
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -78,10 +79,15 @@ DataDirOption = Annotated[
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", help="TOML settings file (also CURATOR_CONFIG).", dir_okay=False)
 ]
+# Not CURATOR_SERVER: that is the server's own settings section (JSON), like CURATOR_SERVER__PORT.
+SERVER_ENV = "CURATOR_SERVER_ADDRESS"
 ServerOption = Annotated[
     str | None,
     typer.Option(
-        "--server", help="HOST:PORT of a running curator server; default: run in-process on --data-dir."
+        "--server",
+        envvar=SERVER_ENV,
+        help=f"HOST:PORT of a running curator server (also {SERVER_ENV}); "
+        "default: run in-process on --data-dir.",
     ),
 ]
 CollectionOption = Annotated[str, typer.Option("--collection", "-c", help="Collection to use.")]
@@ -104,6 +110,14 @@ def _domain_errors(console: Console) -> Iterator[None]:
         raise typer.Exit(1) from None
     except (CuratorError, InputError, FileNotFoundError) as err:
         console.print(f"error: {err}")
+        raise typer.Exit(1) from None
+    except SettingsError as err:  # an environment variable that does not parse, e.g. CURATOR_SERVER=host:port
+        console.print(f"error: invalid settings in the environment: {err}")
+        if '"server"' in str(err) and os.environ.get("CURATOR_SERVER"):
+            console.print(
+                "  CURATOR_SERVER holds the server's own settings as JSON (e.g. CURATOR_SERVER__PORT=50052);"
+                f" to run commands against a server, set {SERVER_ENV}=HOST:PORT instead"
+            )
         raise typer.Exit(1) from None
     except pydantic.ValidationError as err:
         console.print(f"error: invalid settings or policy ({err.error_count()} problems)")
