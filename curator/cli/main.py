@@ -809,6 +809,16 @@ def collections_update(
 
 
 _RULE_FIELDS = ("threshold", "action", "review_threshold")
+_BOOLEANS = {
+    "true": True,
+    "yes": True,
+    "on": True,
+    "1": True,
+    "false": False,
+    "no": False,
+    "off": False,
+    "0": False,
+}
 _PATH_HELP = "use CHECK, CHECK.enabled, CHECK.CODE, CHECK.CODE.FIELD or CHECK.params.NAME"
 
 
@@ -861,11 +871,9 @@ def _policy_path(text: str, option: str, *, leaf: bool, given: str | None = None
             raise typer.BadParameter(
                 f"{quoted}: {rule[1]!r} is not a rule field ({', '.join(_RULE_FIELDS)})", param_hint=option
             )
-        path = (
-            ("checks", check, "rules", *rule[:1])
-            if not rule
-            else ("checks", check, "rules", rule[0].upper(), *rule[1:])
-        )
+        path = ("checks", check, "rules")
+        if rule:
+            path += (rule[0].upper(), *rule[1:])
     if leaf and not _is_leaf(path):
         if len(path) == 4 and path[2] == "rules":
             problem = f"name a field: {_shown(path)}.threshold, .action or .review_threshold"
@@ -902,19 +910,9 @@ def _parse_set(text: str) -> _Edit:
     field, word = edit.path[-1], raw.strip().lower()
     value: Any
     if field == "enabled":
-        booleans = {
-            "true": True,
-            "yes": True,
-            "on": True,
-            "1": True,
-            "false": False,
-            "no": False,
-            "off": False,
-            "0": False,
-        }
-        if word not in booleans:
+        if word not in _BOOLEANS:
             raise _bad_edit(edit, f"{raw!r} is not true or false")
-        value = booleans[word]
+        value = _BOOLEANS[word]
     elif field == "action" and edit.path[2] == "rules":
         if word not in {str(a) for a in Action}:
             raise _bad_edit(edit, f"{raw!r} is not one of {', '.join(str(a) for a in Action)}")
