@@ -13,13 +13,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
 
-from curator.api.client import CuratorClient
+from curator.api.client import CuratorClient, RemoteError
 from curator.domain.decision import Decision
-from curator.domain.policy import Policy
+from curator.domain.policy import Policy, PolicyPatch
 from curator.domain.review import ReviewAction
-from curator.domain.validation import SampleInput
+from curator.domain.validation import Limits, SampleInput
 from curator.errors import AlreadyExists, InvalidArgument, NotFound
-from curator.service import CollectionInfo, Curator, DecisionPage
+from curator.service import CollectionInfo, Curator, DecisionPage, ServerInfo
 from curator.settings import Settings
 from curator.state.store import DecisionQuery, DecisionRecord, Stats, StatsQuery
 
@@ -50,6 +50,10 @@ class Backend(Protocol):
         self, decision_id: int, action: ReviewAction, reviewer: str, note: str = ""
     ) -> DecisionRecord: ...
 
+    def update_policy(self, name: str, change: PolicyPatch | Policy) -> CollectionInfo: ...
+
+    def server_info(self) -> ServerInfo: ...
+
     def close(self) -> None: ...
 
 
@@ -77,6 +81,16 @@ def client_for(server: str) -> CuratorClient:
         tls=os.environ.get("CURATOR_TLS", "") not in ("", "0"),
         ca_file=os.environ.get("CURATOR_CA_FILE") or None,
     )
+
+
+def server_limits(backend: Backend) -> Limits | None:
+    """What one request to ``backend`` may hold; None for a server too old to say (UNIMPLEMENTED)."""
+    try:
+        return backend.server_info().limits
+    except RemoteError as err:
+        if err.code == "UNIMPLEMENTED":
+            return None
+        raise
 
 
 def _close_shielded(close: Callable[[], None]) -> None:

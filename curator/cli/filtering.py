@@ -19,9 +19,20 @@ from curator.cli.backend import Backend, filter_batches
 from curator.cli.io import JsonlWriter, Record, decision_json, to_sample_input
 from curator.domain.decision import Decision, Verdict
 from curator.domain.validation import Limits, SampleInput, validate_sample
-from curator.errors import InvalidArgument
+from curator.errors import CuratorError, InvalidArgument
 
 _SAMPLE_FIELD = re.compile(r"^samples\[(\d+)\](?:\.(.*))?$")
+
+
+class BatchRejected(CuratorError):
+    """The service refused a whole batch for a reason that names no record in it; the run stops."""
+
+    def __init__(self, first_line: int, last_line: int, size: int, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        super().__init__(
+            f"the service refused a whole batch ({size} samples, lines {first_line}-{last_line}),"
+            f" not any one record in it: {'; '.join(problems)}"
+        )
 
 
 @dataclass(slots=True)
@@ -177,8 +188,10 @@ class FilterRun:
     def _rejected(self, entries: list[_Entry], err: InvalidArgument) -> None:
         """A batch the service refused although every record passed local validation.
 
-        Records named by a violation are reported as bad lines; the others are
-        sent again on their own, unless a violation concerns the whole request.
+        Records named by a violation are reported as bad lines and the others
+        are sent again on their own. A violation that names no record (too many
+        samples in one request, an unknown collection) is not the records'
+        fault: the run stops with :class:`BatchRejected`.
         """
         per_sample: dict[int, list[str]] = {}
         general: list[str] = []
@@ -191,9 +204,7 @@ class FilterRun:
             else:
                 general.append(f"{v.field}: {v.description}" if v.field else v.description)
         if general:
-            for i, entry in enumerate(entries):
-                self._bad(entry.record, [*per_sample.get(i, []), *general])
-            return
+            raise BatchRejected(entries[0].record.line, entries[-1].record.line, len(entries), general)
         rest = []
         for i, entry in enumerate(entries):
             if i in per_sample:

@@ -23,6 +23,9 @@ from curator.domain.validation import SampleInput
 from curator.formats import annotation_json, decision_json  # noqa: F401  (the line format lives there)
 
 CONTENT_FIELDS = ("text", "instruction", "input", "output")
+# A record needs at least one of these to hold a sample at all.
+CONTENT_COLUMNS = frozenset({*CONTENT_FIELDS, "messages"})
+_SHOWN_COLUMNS = 20
 # Fields with a meaning of their own; every other field of a record goes to metadata.
 KNOWN_FIELDS = frozenset({"id", *CONTENT_FIELDS, "messages", "context", "metadata"})
 _COUNT_CHUNK = 1 << 20
@@ -52,18 +55,35 @@ class Input:
     kind: str
 
 
-def open_input(path: Path) -> Input:
-    """Records of ``path`` (``-``: JSON lines on stdin); the format comes from the suffix, else the bytes."""
+def open_input(path: Path, *, require_content: bool = False) -> Input:
+    """Records of ``path`` (``-``: JSON lines on stdin); the format comes from the suffix, else the bytes.
+
+    ``require_content``: a Parquet file or JSON array whose columns include no
+    content field (text, instruction, input, output, messages) is an
+    :class:`InputError` naming the columns found, rather than one bad record
+    per row. JSON lines have no columns to go by: each line is judged alone.
+    """
     if str(path) == "-":
         return Input(_jsonl_lines(iter(sys.stdin.buffer)), None, "jsonl")
     if not path.is_file():
         raise InputError(f"{path}: no such file")
     suffix = path.suffix.lower()
     if suffix == ".parquet" or (suffix not in (".jsonl", ".ndjson", ".json") and _sniff(path, 4) == b"PAR1"):
-        return _open_parquet(path)
+        return _open_parquet(path, require_content)
     if suffix != ".jsonl" and suffix != ".ndjson" and _first_non_space(path) == b"[":
-        return _open_json_array(path)
+        return _open_json_array(path, require_content)
     return Input(_jsonl_file(path), count_lines(path), "jsonl")
+
+
+def _require_content(path: Path, columns: list[str]) -> None:
+    if CONTENT_COLUMNS.isdisjoint(columns):
+        shown = ", ".join(columns[:_SHOWN_COLUMNS]) or "(none)"
+        if len(columns) > _SHOWN_COLUMNS:
+            shown += f" and {len(columns) - _SHOWN_COLUMNS} more"
+        raise InputError(
+            f"{path}: no content column; expected text, instruction (+input, output) or messages;"
+            f" found: {shown}"
+        )
 
 
 def count_lines(path: Path) -> int:
@@ -110,7 +130,7 @@ def _jsonl_lines(lines: Iterator[bytes] | IO[bytes]) -> Iterator[Record]:
         yield _record(n, raw, value)
 
 
-def _open_json_array(path: Path) -> Input:
+def _open_json_array(path: Path, require_content: bool) -> Input:
     """A file holding one JSON array is read whole: it cannot be streamed record by record anyway."""
     try:
         values = orjson.loads(path.read_bytes())
@@ -118,17 +138,26 @@ def _open_json_array(path: Path) -> Input:
         raise InputError(f"{path}: not a valid JSON array ({err})") from err
     if not isinstance(values, list):
         raise InputError(f"{path}: expected a JSON array of objects or one JSON object per line")
+    objects = [v for v in values if isinstance(v, dict)]
+    if require_content and objects:  # an array of no objects at all: each element is reported
+        _require_content(path, list(dict.fromkeys(k for v in objects for k in v)))
     records = (_record(n, orjson.dumps(v), v) for n, v in enumerate(values, start=1))
     return Input(records, len(values), "json")
 
 
-def _open_parquet(path: Path) -> Input:
+def _open_parquet(path: Path, require_content: bool) -> Input:
     import pyarrow.parquet as pq
 
     try:
         parquet = pq.ParquetFile(path)
     except Exception as err:  # pyarrow raises several types for a broken file
         raise InputError(f"{path}: not a readable Parquet file ({err})") from err
+    if require_content:
+        try:
+            _require_content(path, list(parquet.schema_arrow.names))
+        except InputError:
+            parquet.close()
+            raise
 
     def rows() -> Iterator[Record]:
         n = 0

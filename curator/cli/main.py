@@ -6,12 +6,15 @@ against a running server with ``--server HOST:PORT``; the results are the same.
 
 from __future__ import annotations
 
+import getpass
 import logging
+import math
 import os
 import sys
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,6 +22,7 @@ from typing import Annotated, Any
 import orjson
 import pydantic
 import typer
+from pydantic_settings import SettingsError
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -30,7 +34,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from curator.cli.backend import ensure_collection, load_settings, open_backend
+from curator.api.client import RemoteError
+from curator.cli.backend import Backend, ensure_collection, load_settings, open_backend, server_limits
 from curator.cli.filtering import FilterRun, Outputs
 from curator.cli.io import InputError, JsonlWriter, open_input
 from curator.cli.render import (
@@ -38,15 +43,16 @@ from curator.cli.render import (
     decisions_table,
     parse_duration,
     parse_when,
+    policy_changes,
     stats_json,
     stats_tables,
     summary_table,
 )
-from curator.domain.decision import Verdict
-from curator.domain.policy import Policy
+from curator.domain.decision import Action, Verdict
+from curator.domain.policy import Policy, PolicyPatch, as_patch
 from curator.domain.review import ReviewAction, ReviewState
 from curator.domain.sample import Sample
-from curator.errors import CuratorError, InvalidArgument, NotFound
+from curator.errors import CuratorError, InvalidArgument, NotFound, Unavailable
 from curator.formats import record_json
 from curator.settings import Settings
 from curator.state.store import DecisionQuery, DecisionRecord, StatsQuery
@@ -73,10 +79,15 @@ DataDirOption = Annotated[
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", help="TOML settings file (also CURATOR_CONFIG).", dir_okay=False)
 ]
+# Not CURATOR_SERVER: that is the server's own settings section (JSON), like CURATOR_SERVER__PORT.
+SERVER_ENV = "CURATOR_SERVER_ADDRESS"
 ServerOption = Annotated[
     str | None,
     typer.Option(
-        "--server", help="HOST:PORT of a running curator server; default: run in-process on --data-dir."
+        "--server",
+        envvar=SERVER_ENV,
+        help=f"HOST:PORT of a running curator server (also {SERVER_ENV}); "
+        "default: run in-process on --data-dir.",
     ),
 ]
 CollectionOption = Annotated[str, typer.Option("--collection", "-c", help="Collection to use.")]
@@ -99,6 +110,14 @@ def _domain_errors(console: Console) -> Iterator[None]:
         raise typer.Exit(1) from None
     except (CuratorError, InputError, FileNotFoundError) as err:
         console.print(f"error: {err}")
+        raise typer.Exit(1) from None
+    except SettingsError as err:  # an environment variable that does not parse, e.g. CURATOR_SERVER=host:port
+        console.print(f"error: invalid settings in the environment: {err}")
+        if '"server"' in str(err) and os.environ.get("CURATOR_SERVER"):
+            console.print(
+                "  CURATOR_SERVER holds the server's own settings as JSON (e.g. CURATOR_SERVER__PORT=50052);"
+                f" to run commands against a server, set {SERVER_ENV}=HOST:PORT instead"
+            )
         raise typer.Exit(1) from None
     except pydantic.ValidationError as err:
         console.print(f"error: invalid settings or policy ({err.error_count()} problems)")
@@ -182,6 +201,13 @@ def filter_command(
         bool,
         typer.Option("--create/--no-create", help="Create the collection (default policy) if it is missing."),
     ] = True,
+    allow_empty: Annotated[
+        bool,
+        typer.Option(
+            "--allow-empty",
+            help="Exit 0 even when no record was valid (an empty input, or every line bad).",
+        ),
+    ] = False,
 ) -> None:
     """Filter a file of samples; write decisions, and optionally the records split by verdict.
 
@@ -195,21 +221,40 @@ def filter_command(
 
     A bad line (not JSON, not an object, an invalid sample, or an id already
     seen in this run) is reported on stderr as "line N: problem" and skipped,
-    unless --strict. Exit code: 0, 1 on --strict failure or error, 130 on Ctrl-C.
+    unless --strict. A Parquet file or JSON array with no content column at all
+    is one error up front. With --server, a --batch-size over the server's
+    limits.max_batch is refused before the input is read.
+
+    Exit code: 0 when at least one record was filtered; 1 on an error, on a
+    --strict failure, when the service refused a whole batch, or when no record
+    was valid (an empty input included; --allow-empty makes that 0); 2 on a bad
+    option; 130 on Ctrl-C.
     """
     console = _err_console()
     with _domain_errors(console):
         settings = load_settings(config, data_dir)
-        if server is None and batch_size > settings.limits.max_batch:
+        limits = settings.limits.limits()
+        if server is None and batch_size > limits.max_batch:
             raise typer.BadParameter(
-                f"{batch_size} is over limits.max_batch ({settings.limits.max_batch})",
-                param_hint="--batch-size",
+                f"{batch_size} is over limits.max_batch ({limits.max_batch})", param_hint="--batch-size"
             )
-        source = open_input(input)
         interrupted = False
         failure: CuratorError | None = None
         with ExitStack() as stack:
-            backend = stack.enter_context(open_backend(settings, server))
+            if server is None:
+                source = open_input(input, require_content=True)  # fails before the service loads
+                backend = stack.enter_context(open_backend(settings, server))
+            else:
+                backend = stack.enter_context(open_backend(settings, server))
+                # The server's limits, not this machine's settings, say what a request may hold.
+                limits = server_limits(backend) or limits
+                if batch_size > limits.max_batch:
+                    raise typer.BadParameter(
+                        f"{batch_size} is over the server's limits.max_batch"
+                        f" ({limits.max_batch}) at {server}",
+                        param_hint="--batch-size",
+                    )
+                source = open_input(input, require_content=True)
             try:
                 _, created = ensure_collection(backend, collection, create)
             except NotFound:
@@ -240,7 +285,7 @@ def filter_command(
                 backend,
                 collection,
                 outputs,
-                settings.limits.limits(),
+                limits,
                 batch_size=batch_size,
                 dry_run=dry_run,
                 score_all=score_all,
@@ -267,6 +312,15 @@ def filter_command(
     if interrupted:
         raise typer.Exit(EXIT_INTERRUPTED)
     if run.failed:
+        raise typer.Exit(1)
+    counts = run.counts
+    if counts.kept + counts.dropped + counts.review == 0 and not allow_empty:
+        name = "stdin" if str(input) == "-" else str(input)
+        if counts.read == 0:
+            problem = f"{name} holds no records"
+        else:
+            problem = f"no valid record in {name} ({counts.read:,} read, {counts.invalid:,} invalid)"
+        console.print(f"error: {problem}: nothing was filtered (--allow-empty accepts that)")
         raise typer.Exit(1)
 
 
@@ -410,12 +464,28 @@ def decisions(
 
 @app.command()
 def review(
-    decision_id: Annotated[int, typer.Argument(help="Decision id, as `curator decisions` shows it.")],
+    decision_ids: Annotated[
+        list[int] | None,
+        typer.Argument(
+            help="Decision ids, as `curator decisions` shows them; several in one call.", show_default=False
+        ),
+    ] = None,
+    *,
     action: Annotated[ReviewAction, typer.Argument(help="approve (admit the sample) or reject.")],
+    all_pending: Annotated[
+        bool,
+        typer.Option("--all-pending", help="Review every pending REVIEW decision of --collection instead."),
+    ] = False,
+    collection: Annotated[
+        str | None,
+        typer.Option("--collection", "-c", help="With --all-pending: the collection whose queue to review."),
+    ] = None,
     reviewer: Annotated[
         str | None,
         typer.Option(
-            "--reviewer", help="Who reviews (default: $USER); a server with tokens logs the token's name."
+            "--reviewer",
+            help="Who reviews (default: $USER, else $LOGNAME, else the OS account name); "
+            "a server with tokens logs the token's name.",
         ),
     ] = None,
     note: Annotated[str, typer.Option("--note", help="Why, for the log.")] = "",
@@ -423,16 +493,105 @@ def review(
     config: ConfigOption = None,
     server: ServerOption = None,
 ) -> None:
-    """Approve or reject a REVIEW decision; approving admits the sample into the collection."""
-    who = reviewer or os.environ.get("USER") or ""
+    """Approve or reject REVIEW decisions; approving admits the sample into the collection.
+
+    `curator review 41 42 43 approve`, or `curator review --all-pending -c NAME reject`,
+    reviews them one by one in this one process (or over one connection), printing a
+    line per decision. A decision that cannot be reviewed (already reviewed, not a
+    REVIEW decision, no such id) is reported on stderr and the others go on.
+
+    Exit code: 0 when every decision was reviewed (or none was pending); 1 when any
+    failed, or on an error; 2 on bad arguments, or when no reviewer is known.
+    """
+    if all_pending and decision_ids:
+        raise typer.BadParameter("give decision ids or --all-pending, not both")
+    if all_pending and collection is None:
+        raise typer.BadParameter("--all-pending needs --collection", param_hint="--all-pending")
+    if not all_pending and collection is not None:
+        raise typer.BadParameter(
+            "--collection goes with --all-pending; decision ids name their collection",
+            param_hint="--collection",
+        )
+    if not all_pending and not decision_ids:
+        raise typer.BadParameter("give decision ids, or --all-pending with --collection")
+    who = reviewer if reviewer is not None else default_reviewer()
+    # A server with tokens logs the token's name whatever the request says: no name is needed then.
+    if not who.strip() and not (server and os.environ.get("CURATOR_TOKEN")):
+        raise typer.BadParameter(
+            "who is reviewing? pass --reviewer NAME ($USER, $LOGNAME and the OS account name are unknown)",
+            param_hint="--reviewer",
+        )
     console = _err_console()
+    done = failed = 0
+    ids: list[int] = []
+    interrupted = False
     with _domain_errors(console), open_backend(load_settings(config, data_dir), server) as backend:
-        record = backend.review_decision(decision_id, action, who, note)
-    assert record.review is not None
-    typer.echo(
-        f"decision {record.id} ({record.collection}/{record.decision.sample_id}): "
-        f"{record.review_state} by {record.review.reviewer}"
-    )
+        ids = pending_ids(backend, collection) if collection else list(dict.fromkeys(decision_ids or []))
+        if not ids:
+            console.print(f"no pending REVIEW decisions in collection {collection}")
+            return
+        try:
+            for decision_id in ids:
+                try:
+                    record = backend.review_decision(decision_id, action, who, note)
+                except CuratorError as err:
+                    if _ends_the_reviews(err):
+                        raise
+                    failed += 1
+                    text = str(err)
+                    prefix = (
+                        "" if text.startswith(f"decision {decision_id} ") else f"decision {decision_id}: "
+                    )
+                    console.print(f"error: {prefix}{text}")
+                    continue
+                done += 1
+                assert record.review is not None
+                typer.echo(
+                    f"decision {record.id} ({record.collection}/{record.decision.sample_id}): "
+                    f"{record.review_state} by {record.review.reviewer}"
+                )
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:
+            if len(ids) > 1 and done + failed < len(ids):
+                console.print(f"stopped after {done + failed} of {len(ids)} decisions ({done} reviewed)")
+    if len(ids) > 1 and done + failed == len(ids):
+        console.print(f"reviewed {done} of {len(ids)} decisions" + (f"; {failed} failed" if failed else ""))
+    if interrupted:
+        raise typer.Exit(EXIT_INTERRUPTED)
+    if failed:
+        raise typer.Exit(1)
+
+
+def _ends_the_reviews(err: CuratorError) -> bool:
+    """Whether ``err`` is about the service or the request, not one decision: the next would fail too."""
+    if isinstance(err, InvalidArgument):
+        return any(v.field in ("reviewer", "note") for v in err.violations)
+    return isinstance(err, Unavailable | RemoteError)
+
+
+def default_reviewer() -> str:
+    """$USER, else $LOGNAME, else the OS account name; "" when none is known."""
+    name = os.environ.get("USER") or os.environ.get("LOGNAME")
+    if name:
+        return name
+    try:
+        return getpass.getuser()
+    except Exception:  # OSError (KeyError before Python 3.13) when the account has no name
+        return ""
+
+
+def pending_ids(backend: Backend, collection: str) -> list[int]:
+    """The ids of every pending REVIEW decision of ``collection``, oldest first."""
+    ids: list[int] = []
+    token = ""
+    while True:
+        query = DecisionQuery(collection=collection, review_state=ReviewState.PENDING, limit=1000)
+        page = backend.list_decisions(query, token)
+        ids += [r.id for r in page.decisions]
+        token = page.next_page_token
+        if not token:
+            return sorted(ids)
 
 
 # ---------------------------------------------------------------- audit
@@ -574,6 +733,249 @@ def collections_show(
         info = backend.get_collection(name)
     console.print(f"collection {info.name}: policy version {info.policy_version}, {info.kept_count} kept")
     typer.echo(orjson.dumps(info.policy.model_dump(mode="json"), option=orjson.OPT_INDENT_2).decode())
+
+
+@collections_app.command("update")
+def collections_update(
+    name: Annotated[str, typer.Argument(help="Collection name.", show_default=False)],
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="PATH=VALUE, repeatable. PATH: CHECK.enabled, CHECK.CODE.threshold, CHECK.CODE.action, "
+            "CHECK.CODE.review_threshold or CHECK.params.NAME "
+            "(e.g. near_duplicate.NEAR_DUPLICATE.threshold=0.85). "
+            "VALUE: true/false, a number, drop/review/flag, or none (threshold: the rule's default; "
+            "review_threshold: no REVIEW band).",
+            show_default=False,
+        ),
+    ] = None,
+    enable: Annotated[
+        list[str] | None, typer.Option("--enable", help="Turn a check on (repeatable).", show_default=False)
+    ] = None,
+    disable: Annotated[
+        list[str] | None, typer.Option("--disable", help="Turn a check off (repeatable).", show_default=False)
+    ] = None,
+    reset: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--reset",
+            help="PATH back to its default (repeatable): a whole check (semantic), a rule "
+            "(semantic.SEMANTIC_DUPLICATE), or one field.",
+            show_default=False,
+        ),
+    ] = None,
+    policy: Annotated[
+        Path | None,
+        typer.Option(
+            "--policy",
+            help="A partial policy (.json or .toml) merged in; --set, --enable and --disable win over it.",
+            dir_okay=False,
+        ),
+    ] = None,
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
+    server: ServerOption = None,
+) -> None:
+    """Change a collection's policy: only the fields the options name, nothing else.
+
+    Prints each field that changed (old -> new) and the new policy version; decisions
+    from now on use it. Index parameters (near_duplicate and semantic params) and
+    dedup_key are fixed when a collection is created. Exit code: 0; 1 when the service
+    refuses the change; 2 on a bad option.
+    """
+    edits = [_parse_set(text) for text in set_ or []]
+    edits += [_switch(text, "--enable", True) for text in enable or []]
+    edits += [_switch(text, "--disable", False) for text in disable or []]
+    resets = [_Edit(_policy_path(text, "--reset", leaf=False), None, "--reset", text) for text in reset or []]
+    if not (edits or resets or policy):
+        raise typer.BadParameter("nothing to change: give --set, --enable, --disable, --reset or --policy")
+    console = _err_console()
+    with _domain_errors(console):
+        values: dict[str, Any] = {}
+        if policy is not None:
+            values = dict(as_patch(load_policy(policy)).values)  # the fields the file sets
+        with open_backend(load_settings(config, data_dir), server) as backend:
+            before = backend.get_collection(name)
+            for e in edits + resets:
+                _check_names(e, before.policy)
+            patch = _policy_patch(values, edits, resets)
+            after = backend.update_policy(name, patch)
+    typer.echo(
+        f"updated collection {after.name}: policy version {before.policy_version} -> {after.policy_version}"
+    )
+    for line in policy_changes(before.policy, after.policy) or ["no field changed"]:
+        typer.echo(f"  {line}")
+
+
+_RULE_FIELDS = ("threshold", "action", "review_threshold")
+_BOOLEANS = {
+    "true": True,
+    "yes": True,
+    "on": True,
+    "1": True,
+    "false": False,
+    "no": False,
+    "off": False,
+    "0": False,
+}
+_PATH_HELP = "use CHECK, CHECK.enabled, CHECK.CODE, CHECK.CODE.FIELD or CHECK.params.NAME"
+
+
+@dataclass(frozen=True, slots=True)
+class _Edit:
+    """An option of `collections update`: a path into the policy JSON, the value it sets, as given."""
+
+    path: tuple[str, ...]  # e.g. ("checks", "semantic", "rules", "SEMANTIC_DUPLICATE", "threshold")
+    value: Any
+    option: str
+    given: str
+
+
+def _bad_edit(e: _Edit, problem: str) -> typer.BadParameter:
+    return typer.BadParameter(f"{e.given!r}: {problem}", param_hint=e.option)
+
+
+def _shown(path: Sequence[str]) -> str:
+    """A policy path as the options write it: no "checks." and no "rules."."""
+    keys = list(path[1:]) if path and path[0] == "checks" else list(path)
+    if len(keys) >= 2 and keys[1] == "rules":
+        del keys[1]
+    return ".".join(keys)
+
+
+def _policy_path(text: str, option: str, *, leaf: bool, given: str | None = None) -> tuple[str, ...]:
+    """``semantic.SEMANTIC_DUPLICATE.threshold`` -> ("checks", "semantic", "rules", "SEMANTIC_DUPLICATE",
+    "threshold"). "checks." and "rules." may be written out; rule codes are upper-cased. ``leaf``: the
+    path must name one value (what --set sets), not a check or a rule. ``given``: the option's value as
+    typed, for messages (default ``text``)."""
+    quoted = repr(text if given is None else given)
+    keys = text.strip().split(".")
+    if keys[0] == "checks":
+        keys = keys[1:]
+    if not keys or any(not k.strip() for k in keys):
+        raise typer.BadParameter(f"{quoted}: not a policy path; {_PATH_HELP}", param_hint=option)
+    check, rest = keys[0], keys[1:]
+    path: tuple[str, ...]
+    if not rest:
+        path = ("checks", check)
+    elif rest == ["enabled"]:
+        path = ("checks", check, "enabled")
+    elif rest[0] == "params" and len(rest) <= 2:
+        path = ("checks", check, "params", *rest[1:])
+    else:
+        rule = rest[1:] if rest[0] == "rules" else rest
+        if len(rule) > 2:
+            raise typer.BadParameter(f"{quoted}: not a policy path; {_PATH_HELP}", param_hint=option)
+        if len(rule) == 2 and rule[1] not in _RULE_FIELDS:
+            raise typer.BadParameter(
+                f"{quoted}: {rule[1]!r} is not a rule field ({', '.join(_RULE_FIELDS)})", param_hint=option
+            )
+        path = ("checks", check, "rules")
+        if rule:
+            path += (rule[0].upper(), *rule[1:])
+    if leaf and not _is_leaf(path):
+        if len(path) == 4 and path[2] == "rules":
+            problem = f"name a field: {_shown(path)}.threshold, .action or .review_threshold"
+        else:
+            problem = "name one field: CHECK.enabled, CHECK.CODE.FIELD or CHECK.params.NAME"
+        raise typer.BadParameter(f"{quoted}: {problem}", param_hint=option)
+    return path
+
+
+def _is_leaf(path: tuple[str, ...]) -> bool:
+    return (
+        path[2:] == ("enabled",)
+        or (path[2:3] == ("params",) and len(path) == 4)
+        or (path[2:3] == ("rules",) and len(path) == 5)
+    )
+
+
+def _switch(text: str, option: str, on: bool) -> _Edit:
+    """--enable / --disable CHECK."""
+    path = _policy_path(text, option, leaf=False)
+    if len(path) != 2:
+        raise typer.BadParameter(f"{text!r}: name a check, e.g. semantic", param_hint=option)
+    return _Edit((*path, "enabled"), on, option, text)
+
+
+def _parse_set(text: str) -> _Edit:
+    """One --set PATH=VALUE, its value parsed by the field it sets."""
+    raw_path, eq, raw = text.partition("=")
+    if not eq:
+        raise typer.BadParameter(
+            f"{text!r}: expected PATH=VALUE, e.g. semantic.enabled=false", param_hint="--set"
+        )
+    edit = _Edit(_policy_path(raw_path, "--set", leaf=True, given=text), None, "--set", text)
+    field, word = edit.path[-1], raw.strip().lower()
+    value: Any
+    if field == "enabled":
+        if word not in _BOOLEANS:
+            raise _bad_edit(edit, f"{raw!r} is not true or false")
+        value = _BOOLEANS[word]
+    elif field == "action" and edit.path[2] == "rules":
+        if word not in {str(a) for a in Action}:
+            raise _bad_edit(edit, f"{raw!r} is not one of {', '.join(str(a) for a in Action)}")
+        value = word
+    elif word in ("none", "null") and edit.path[2] == "rules":
+        value = None  # threshold: the rule's default; review_threshold: no REVIEW band
+    else:
+        try:
+            value = float(raw)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value):
+            raise _bad_edit(edit, f"{raw!r} is not a number")
+    return _Edit(edit.path, value, "--set", text)
+
+
+def _check_names(e: _Edit, policy: Policy) -> None:
+    """The check, rule and parameter an option names exist in ``policy`` (the collection's current one)."""
+    check = e.path[1]
+    if check not in policy.checks:
+        raise _bad_edit(e, f"unknown check {check!r}; checks: {', '.join(policy.checks)}")
+    current = policy.checks[check]
+    if len(e.path) < 4:
+        return
+    kind, key = e.path[2], e.path[3]
+    if kind == "rules" and key not in current.rules:
+        raise _bad_edit(e, f"{check} has no rule {key!r}; its rules: {', '.join(current.rules)}")
+    if kind == "params" and key not in current.params:
+        known = ", ".join(current.params) or "(none)"
+        raise _bad_edit(e, f"{check} has no parameter {key!r}; its parameters: {known}")
+
+
+def _policy_patch(values: dict[str, Any], edits: Sequence[_Edit], resets: Sequence[_Edit]) -> PolicyPatch:
+    """The file's values with the options' on top, as a patch whose field mask names exactly the fields
+    given (so a value of none travels over gRPC too) and the paths to reset."""
+    chosen: dict[tuple[str, ...], _Edit] = {}
+    for e in edits:
+        earlier = chosen.setdefault(e.path, e)
+        if earlier.value != e.value:
+            raise typer.BadParameter(
+                f"{_shown(e.path)} is set twice ({earlier.option} {earlier.given}, {e.option} {e.given})"
+            )
+    for path, e in chosen.items():
+        target = values
+        for key in path[:-1]:
+            target = target.setdefault(key, {})
+        target[path[-1]] = e.value
+    leaves = _leaf_paths(values)
+    for r in resets:
+        for leaf in leaves:
+            if leaf[: len(r.path)] == r.path or r.path[: len(leaf)] == leaf:
+                raise typer.BadParameter(
+                    f"--reset {r.given} overlaps {_shown(leaf)}: reset or set it, not both"
+                )
+    paths = dict.fromkeys([*leaves, *(r.path for r in resets)])
+    return PolicyPatch(values, tuple(".".join(p) for p in paths))
+
+
+def _leaf_paths(values: Any, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Paths to every value in nested dicts that is not itself a dict (an empty dict changes nothing)."""
+    if not isinstance(values, dict):
+        return [prefix]
+    return [leaf for key, value in values.items() for leaf in _leaf_paths(value, (*prefix, str(key)))]
 
 
 def load_policy(path: Path) -> Policy:

@@ -9,6 +9,7 @@ from typing import Any
 from rich.table import Table
 
 from curator.cli.filtering import Counts
+from curator.domain.policy import Policy
 from curator.formats import diversity_json
 from curator.service import CollectionInfo
 from curator.state.store import DecisionRecord, Stats, VerdictCounts
@@ -61,6 +62,45 @@ def summary_table(counts: Counts, title: str) -> Table:
         f"{counts.rate:,.0f}",
     )
     return table
+
+
+# ---------------------------------------------------------------- policies
+
+
+def policy_fields(policy: Policy) -> dict[str, Any]:
+    """Every field of a resolved policy, by the path `curator collections update --set` uses for it:
+    ``CHECK.enabled``, ``CHECK.CODE.threshold`` (``.action``, ``.review_threshold``), ``CHECK.params.N``;
+    checks, rules and parameters sorted by name (a server sends them in no particular order)."""
+    data = policy.model_dump(mode="json")
+    out: dict[str, Any] = {"dedup_key": data["dedup_key"]}
+    for name, check in sorted(data["checks"].items()):
+        out[f"{name}.enabled"] = check["enabled"]
+        for code, rule in sorted(check["rules"].items()):
+            for field in ("threshold", "action", "review_threshold"):
+                out[f"{name}.{code}.{field}"] = rule.get(field)
+        for key, value in sorted(check["params"].items()):
+            out[f"{name}.params.{key}"] = value
+    return out
+
+
+def policy_changes(before: Policy, after: Policy) -> list[str]:
+    """``PATH: old -> new`` for every field that differs, in :func:`policy_fields` order."""
+    old, new = policy_fields(before), policy_fields(after)
+    paths = [*new, *(p for p in old if p not in new)]
+    return [
+        f"{path}: {policy_value(old.get(path))} -> {policy_value(new.get(path))}"
+        for path in paths
+        if old.get(path) != new.get(path) or (path in old) != (path in new)
+    ]
+
+
+def policy_value(value: Any) -> str:
+    """A policy value as --set takes it: true/false, none, 0.85, drop."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 # ---------------------------------------------------------------- stats

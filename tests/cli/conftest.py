@@ -16,7 +16,7 @@ from curator.settings import Settings
 
 @pytest.fixture
 def runner() -> CliRunner:
-    return CliRunner(env={"COLUMNS": "200", "CURATOR_CONFIG": None})
+    return CliRunner(env={"COLUMNS": "200", "CURATOR_CONFIG": None, "CURATOR_SERVER_ADDRESS": None})
 
 
 @pytest.fixture

@@ -133,3 +133,211 @@ def test_kept_counts_show_in_the_list(cli: Cli, tmp_path: Path) -> None:
     listed = cli("collections", "list", "--data-dir", data)
     row = next(line for line in listed.stdout.splitlines() if line.startswith("│ docs"))
     assert [c.strip() for c in row.strip("│ ").split("│")][:3] == ["docs", "1", "2"]
+
+
+# ---------------------------------------------------------------- update
+
+
+def _default() -> dict[str, Any]:
+    policy: dict[str, Any] = resolve_policy(Policy(), default_checks()).model_dump(mode="json")
+    return policy
+
+
+def _update(cli: Cli, where: tuple[str, str], *args: Any) -> Result:
+    result = cli("collections", "update", "alpha", *args, *where)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def test_update_changes_only_what_it_names(cli: Cli, where: tuple[str, str]) -> None:
+    assert cli("collections", "create", "alpha", *where).exit_code == 0
+    first = _update(cli, where, "--set", "semantic.SEMANTIC_DUPLICATE.threshold=0.97")
+    assert first.stdout == (
+        "updated collection alpha: policy version 1 -> 2\n"
+        "  semantic.SEMANTIC_DUPLICATE.threshold: 0.95 -> 0.97\n"
+    )
+    second = _update(
+        cli,
+        where,
+        "--disable",
+        "heuristics",
+        "--enable",
+        "grounding",
+        "--set",
+        "near_duplicate.NEAR_DUPLICATE.threshold=0.85",
+        "--set",
+        "semantic.SEMANTIC_DUPLICATE.action=review",
+        "--set",
+        "semantic.SEMANTIC_DUPLICATE.review_threshold=none",
+        "--set",
+        "hallucination.rules.low_quality.threshold=0.1",
+    )
+    assert second.stdout.splitlines() == [
+        "updated collection alpha: policy version 2 -> 3",
+        "  grounding.enabled: false -> true",
+        "  hallucination.LOW_QUALITY.threshold: 0.05 -> 0.1",
+        "  heuristics.enabled: true -> false",
+        "  near_duplicate.NEAR_DUPLICATE.threshold: 0.8 -> 0.85",
+        "  semantic.SEMANTIC_DUPLICATE.action: drop -> review",
+        "  semantic.SEMANTIC_DUPLICATE.review_threshold: 0.9 -> none",
+    ]
+    expected = _default()
+    checks = expected["checks"]
+    checks["near_duplicate"]["rules"]["NEAR_DUPLICATE"]["threshold"] = 0.85
+    checks["heuristics"]["enabled"] = False
+    checks["grounding"]["enabled"] = True
+    checks["hallucination"]["rules"]["LOW_QUALITY"]["threshold"] = 0.1
+    # The first update's threshold survives the second.
+    checks["semantic"]["rules"]["SEMANTIC_DUPLICATE"] = {
+        "threshold": 0.97,
+        "action": "review",
+        "review_threshold": None,
+    }
+    assert _show(cli, "alpha", where) == expected
+
+
+@pytest.mark.parametrize("suffix", [".json", ".toml"])
+def test_update_merges_a_partial_policy_file(
+    cli: Cli, tmp_path: Path, where: tuple[str, str], suffix: str
+) -> None:
+    assert cli("collections", "create", "alpha", *where).exit_code == 0
+    _update(cli, where, "--set", "semantic.SEMANTIC_DUPLICATE.threshold=0.97")
+    path = tmp_path / f"patch{suffix}"
+    if suffix == ".json":
+        path.write_text('{"checks": {"heuristics": {"rules": {"TOO_SHORT": {"threshold": 0.5}}}}}')
+    else:
+        path.write_text("[checks.heuristics.rules.TOO_SHORT]\nthreshold = 0.5\n")
+    # An option beats the file on the same field.
+    result = _update(cli, where, "--policy", path, "--set", "heuristics.TOO_SHORT.action=drop")
+    assert result.stdout.splitlines()[1:] == [
+        "  heuristics.TOO_SHORT.threshold: 0.8 -> 0.5",
+        "  heuristics.TOO_SHORT.action: review -> drop",
+    ]
+    policy = _show(cli, "alpha", where)
+    assert policy["checks"]["heuristics"]["rules"]["TOO_SHORT"] == {
+        "threshold": 0.5,
+        "action": "drop",
+        "review_threshold": None,
+    }
+    assert policy["checks"]["semantic"]["rules"]["SEMANTIC_DUPLICATE"]["threshold"] == 0.97
+
+
+def test_reset_brings_fields_back_to_their_defaults(cli: Cli, where: tuple[str, str]) -> None:
+    assert cli("collections", "create", "alpha", *where).exit_code == 0
+    _update(
+        cli,
+        where,
+        "--set",
+        "semantic.SEMANTIC_DUPLICATE.threshold=0.97",
+        "--set",
+        "semantic.SEMANTIC_DUPLICATE.action=review",
+        "--disable",
+        "heuristics",
+        "--set",
+        "heuristics.REFUSAL.action=review",
+        "--set",
+        "bias.TOXIC_LANGUAGE.action=flag",
+    )
+    result = _update(
+        cli,
+        where,
+        "--reset",
+        "semantic.SEMANTIC_DUPLICATE",
+        "--reset",
+        "heuristics",
+        "--set",
+        "empty.enabled=false",
+    )
+    assert result.stdout.splitlines() == [
+        "updated collection alpha: policy version 2 -> 3",
+        "  empty.enabled: true -> false",
+        "  heuristics.enabled: false -> true",
+        "  heuristics.REFUSAL.action: review -> drop",
+        "  semantic.SEMANTIC_DUPLICATE.threshold: 0.97 -> 0.95",
+        "  semantic.SEMANTIC_DUPLICATE.action: review -> drop",
+    ]
+    expected = _default()
+    expected["checks"]["empty"]["enabled"] = False
+    expected["checks"]["bias"]["rules"]["TOXIC_LANGUAGE"]["action"] = "flag"  # not named: kept
+    assert _show(cli, "alpha", where) == expected
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "nothing to change: give --set, --enable, --disable, --reset or --policy"),
+        (["--set", "semantic.enabled"], "--set: 'semantic.enabled': expected PATH=VALUE"),
+        (
+            ["--set", "semantic.enabled=maybe"],
+            "--set: 'semantic.enabled=maybe': 'maybe' is not true or false",
+        ),
+        (
+            ["--set", "semantic.SEMANTIC_DUPLICATE.threshold=high"],
+            "--set: 'semantic.SEMANTIC_DUPLICATE.threshold=high': 'high' is not a number",
+        ),
+        (
+            ["--set", "semantic.SEMANTIC_DUPLICATE.threshold=nan"],
+            "--set: 'semantic.SEMANTIC_DUPLICATE.threshold=nan': 'nan' is not a number",
+        ),
+        (
+            ["--set", "semantic.SEMANTIC_DUPLICATE.action=delete"],
+            "--set: 'semantic.SEMANTIC_DUPLICATE.action=delete': 'delete' is not one of drop, review, flag",
+        ),
+        (
+            ["--set", "semantic.SEMANTIC_DUPLICATE=0.9"],
+            "--set: 'semantic.SEMANTIC_DUPLICATE=0.9': name a field: semantic.SEMANTIC_DUPLICATE.threshold,"
+            " .action or .review_threshold",
+        ),
+        (
+            ["--set", "semantic.SEMANTIC_DUPLICATE.weight=1"],
+            "--set: 'semantic.SEMANTIC_DUPLICATE.weight=1': 'weight' is not a rule field"
+            " (threshold, action, review_threshold)",
+        ),
+        (
+            ["--set", "semntic.enabled=false"],
+            "--set: 'semntic.enabled=false': unknown check 'semntic'; checks:",
+        ),
+        (
+            ["--set", "semantic.NOPE.threshold=0.5"],
+            "--set: 'semantic.NOPE.threshold=0.5': semantic has no rule 'NOPE';"
+            " its rules: SEMANTIC_DUPLICATE",
+        ),
+        (
+            ["--set", "semantic.params.nope=1"],
+            "--set: 'semantic.params.nope=1': semantic has no parameter 'nope'; its parameters:",
+        ),
+        (["--enable", "nope"], "--enable: 'nope': unknown check 'nope'; checks:"),
+        (["--reset", "semantic..x"], "--reset: 'semantic..x': not a policy path"),
+        (["--enable", "semantic", "--disable", "semantic"], "semantic.enabled is set twice"),
+        (
+            ["--reset", "semantic", "--set", "semantic.enabled=false"],
+            "--reset semantic overlaps semantic.enabled: reset or set it, not both",
+        ),
+    ],
+)
+def test_update_names_the_bad_option(cli: Cli, where: tuple[str, str], args: list[str], message: str) -> None:
+    assert cli("collections", "create", "alpha", *where).exit_code == 0
+    result = cli("collections", "update", "alpha", *args, *where)
+    assert result.exit_code == 2
+    text = " ".join(line.strip("│ ") for line in result.output.splitlines())
+    assert message in " ".join(text.split())
+    assert _show(cli, "alpha", where) == _default()
+
+
+def test_update_reports_what_the_service_refuses(cli: Cli, where: tuple[str, str]) -> None:
+    assert cli("collections", "create", "alpha", *where).exit_code == 0
+    out_of_range = cli(
+        "collections", "update", "alpha", "--set", "semantic.SEMANTIC_DUPLICATE.threshold=1.5", *where
+    )
+    assert out_of_range.exit_code == 1
+    assert (
+        "policy.checks[semantic].rules[SEMANTIC_DUPLICATE].threshold: threshold must be in"
+        in out_of_range.stderr
+    )
+    index = cli("collections", "update", "alpha", "--set", "near_duplicate.params.num_perm=64", *where)
+    assert index.exit_code == 1
+    assert "near_duplicate params shape the index and are fixed at creation" in index.stderr
+    missing = cli("collections", "update", "nope", "--disable", "semantic", *where)
+    assert missing.exit_code == 1
+    assert "collection 'nope' does not exist" in missing.stderr
+    assert _show(cli, "alpha", where) == _default()

@@ -6,8 +6,9 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pyarrow as pa
@@ -15,12 +16,13 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner, Result
 
+from curator.api.client import CuratorClient, RemoteError
 from curator.api.server import RunningServer, start
 from curator.cli.main import app
 from curator.domain.decision import Decision
 from curator.domain.validation import SampleInput
-from curator.errors import Unavailable
-from curator.service import Curator
+from curator.errors import FieldViolation, InvalidArgument, Unavailable
+from curator.service import Curator, ServerInfo
 from curator.settings import Settings
 from tests.cli.helpers import alpaca, read_jsonl, summary, words, write_jsonl
 
@@ -491,3 +493,194 @@ def test_a_service_failure_mid_run_shows_the_summary_then_the_error(
     assert _verdicts(out) == {"s0": "keep", "s1": "keep"}
     counts = summary(result.stderr)
     assert (counts["read"], counts["kept"], counts["invalid"]) == ("4", "2", "0")
+
+
+@pytest.fixture
+def small_server(tmp_path: Path) -> Iterator[RunningServer]:
+    """A server that takes at most 5 samples per request."""
+    running = start(Settings.load(data_dir=tmp_path / "small", server={"port": 0}, limits={"max_batch": 5}))
+    try:
+        yield running
+    finally:
+        running.stop(grace=0)
+
+
+def test_a_batch_size_over_the_servers_limit_is_refused_before_reading(
+    cli: Cli, tmp_path: Path, small_server: RunningServer
+) -> None:
+    src = write_jsonl(tmp_path / "in.jsonl", [alpaca(f"s{i}", i) for i in range(12)])
+    out = tmp_path / "d.jsonl"
+    target = f"127.0.0.1:{small_server.port}"
+    result = cli("filter", src, "--decisions", out, "--batch-size", 10, "--server", target)
+    assert result.exit_code == 2, result.output
+    assert "--batch-size" in result.output
+    assert f"10 is over the server's limits.max_batch (5) at {target}" in result.output
+    assert "line " not in result.output
+    assert not out.exists()  # nothing was read or written
+    # The input is not even opened: a missing file is not what is reported.
+    missing = cli(
+        "filter", tmp_path / "nope.jsonl", "--decisions", out, "--batch-size", 10, "--server", target
+    )
+    assert missing.exit_code == 2 and "limits.max_batch" in missing.output
+    # Within the limit, the run goes through.
+    ok = cli("filter", src, "--decisions", out, "--batch-size", 5, "--server", target)
+    assert ok.exit_code == 0, ok.output
+    assert len(read_jsonl(out)) == 12
+
+
+def test_the_servers_limits_check_records_before_they_are_sent(cli: Cli, tmp_path: Path) -> None:
+    strict_server = start(
+        Settings.load(data_dir=tmp_path / "srv", server={"port": 0}, limits={"max_text_chars": 100})
+    )
+    try:
+        src = write_jsonl(
+            tmp_path / "in.jsonl", [{"id": "long", "text": "x" * 500}, {"id": "ok", "text": "ok"}]
+        )
+        sent: list[int] = []
+        real = CuratorClient.filter_stream
+
+        def counting(self: CuratorClient, collection: str, batches: Iterable[Any], **kw: bool) -> Any:
+            def seen() -> Iterator[Any]:
+                for batch in batches:
+                    sent.append(len(batch))
+                    yield batch
+
+            return real(self, collection, seen(), **kw)
+
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(CuratorClient, "filter_stream", counting)
+            result = cli(
+                "filter",
+                src,
+                "--decisions",
+                tmp_path / "d.jsonl",
+                "--server",
+                f"127.0.0.1:{strict_server.port}",
+            )
+    finally:
+        strict_server.stop(grace=0)
+    assert result.exit_code == 0, result.output
+    assert "line 1: text: 500 characters is over the limit of 100" in result.stderr
+    assert sent == [1]  # the long record never went to the server
+
+
+def test_an_old_server_without_server_info_still_works(
+    cli: Cli, tmp_path: Path, server: RunningServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unimplemented(self: CuratorClient) -> ServerInfo:
+        raise RemoteError("UNIMPLEMENTED", "Method not found!")  # what a server before GetServerInfo says
+
+    monkeypatch.setattr(CuratorClient, "server_info", unimplemented)
+    src = write_jsonl(tmp_path / "in.jsonl", [alpaca("a", 1), alpaca("b", 1)])
+    out = tmp_path / "d.jsonl"
+    result = cli("filter", src, "--decisions", out, "--server", f"127.0.0.1:{server.port}")
+    assert result.exit_code == 0, result.output
+    assert _verdicts(out) == {"a": "keep", "b": "drop"}
+
+
+def test_a_batch_the_server_refuses_as_a_whole_stops_the_run(
+    cli: Cli, tmp_path: Path, small_server: RunningServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An old server (no GetServerInfo) refuses every batch over its limit: not the records' fault."""
+
+    def unimplemented(self: CuratorClient) -> ServerInfo:
+        raise RemoteError("UNIMPLEMENTED", "Method not found!")
+
+    monkeypatch.setattr(CuratorClient, "server_info", unimplemented)
+    src = write_jsonl(tmp_path / "in.jsonl", [alpaca(f"s{i}", i) for i in range(25)])
+    bad = tmp_path / "bad.jsonl"
+    result = cli(
+        "filter",
+        src,
+        "--decisions",
+        tmp_path / "d.jsonl",
+        "--invalid",
+        bad,
+        "--batch-size",
+        10,
+        "--server",
+        f"127.0.0.1:{small_server.port}",
+    )
+    assert result.exit_code == 1, result.output
+    assert "line " not in result.stderr
+    assert "(failed)" in result.stderr
+    assert result.stderr.rstrip().endswith(
+        "error: the service refused a whole batch (10 samples, lines 1-10), not any one record in it:"
+        " samples: 10 samples in one request; send at most 5"
+    )
+    counts = summary(result.stderr)
+    assert (counts["kept"], counts["invalid"]) == ("0", "0")
+    assert bad.read_text() == ""
+
+
+def test_an_unknown_collection_mid_run_stops_the_run(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = Curator.filter
+    calls = 0
+
+    def vanishing(
+        self: Curator, collection: str, samples: Sequence[SampleInput], **kw: bool
+    ) -> list[Decision]:
+        nonlocal calls
+        calls += 1
+        if calls == 2:  # e.g. the collection was deleted under the run
+            raise InvalidArgument(FieldViolation("collection", f"unknown collection {collection!r}"))
+        return real(self, collection, samples, **kw)
+
+    monkeypatch.setattr(Curator, "filter", vanishing)
+    src = write_jsonl(tmp_path / "in.jsonl", [alpaca(f"s{i}", i) for i in range(6)])
+    out = tmp_path / "d.jsonl"
+    result = cli("filter", src, "--decisions", out, "--batch-size", 2, "--data-dir", tmp_path / "data")
+    assert result.exit_code == 1, result.output
+    assert "line " not in result.stderr
+    assert "(failed)" in result.stderr
+    assert "collection: unknown collection 'default'" in result.stderr
+    assert _verdicts(out) == {"s0": "keep", "s1": "keep"}
+    assert calls == 2
+
+
+def test_a_parquet_file_without_content_columns_is_reported_once(cli: Cli, tmp_path: Path) -> None:
+    path = tmp_path / "in.parquet"
+    rows = [{"prompt": words(i), "completion": words(i + 1)} for i in range(50)]
+    pq.write_table(pa.Table.from_pylist(rows), path)
+    result = cli("filter", path, "--decisions", tmp_path / "d.jsonl", "--data-dir", tmp_path / "data")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"error: {path}: no content column; expected text, instruction (+input, output) or messages;"
+        " found: prompt, completion\n"
+    )
+
+
+def test_an_empty_input_fails_unless_allowed(cli: Cli, tmp_path: Path) -> None:
+    src = tmp_path / "empty.jsonl"
+    src.write_text("")
+    out = tmp_path / "d.jsonl"
+    result = cli("filter", src, "--decisions", out, "--data-dir", tmp_path / "data")
+    assert result.exit_code == 1
+    assert summary(result.stderr)["read"] == "0"
+    assert result.stderr.rstrip().endswith(
+        f"error: {src} holds no records: nothing was filtered (--allow-empty accepts that)"
+    )
+    allowed = cli("filter", src, "--decisions", out, "--data-dir", tmp_path / "data", "--allow-empty")
+    assert allowed.exit_code == 0, allowed.output
+    assert "error" not in allowed.stderr
+
+
+def test_a_run_with_no_valid_record_fails_unless_allowed(cli: Cli, tmp_path: Path) -> None:
+    src = write_jsonl(tmp_path / "in.jsonl", [{"prompt": "q"}, "nope", {"id": 3, "text": 4}])
+    out = tmp_path / "d.jsonl"
+    result = cli("filter", src, "--decisions", out, "--data-dir", tmp_path / "data")
+    assert result.exit_code == 1
+    err = result.stderr
+    assert "line 1: content: no content" in err and "line 2: not valid JSON" in err and "line 3: text:" in err
+    assert err.rstrip().endswith(
+        f"error: no valid record in {src} (3 read, 3 invalid):"
+        " nothing was filtered (--allow-empty accepts that)"
+    )
+    allowed = cli("filter", src, "--decisions", out, "--data-dir", tmp_path / "data", "--allow-empty")
+    assert allowed.exit_code == 0, allowed.output
+    assert summary(allowed.stderr)["invalid"] == "3"
+    # One valid record is enough for exit code 0.
+    src = write_jsonl(tmp_path / "in.jsonl", [{"prompt": "q"}, alpaca("a", 1)])
+    assert cli("filter", src, "--decisions", out, "--data-dir", tmp_path / "data").exit_code == 0

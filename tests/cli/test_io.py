@@ -182,6 +182,57 @@ def test_parquet_rows_become_records(tmp_path: Path) -> None:
     assert second == SampleInput(id="line-2", messages=[("user", "q")], metadata={"generator": "g2"})
 
 
+_NO_CONTENT = "no content column; expected text, instruction (+input, output) or messages; found: "
+
+
+def test_parquet_without_a_content_column_is_one_input_error(tmp_path: Path) -> None:
+    path = tmp_path / "in.parquet"
+    rows = [{"id": f"r{i}", "prompt": "q", "completion": "a"} for i in range(3)]
+    pq.write_table(pa.Table.from_pylist(rows), path)
+    with pytest.raises(InputError) as err:
+        open_input(path, require_content=True)
+    assert str(err.value) == f"{path}: {_NO_CONTENT}id, prompt, completion"
+    # Other readers (the bias audit reads decision files too) still get the rows.
+    assert len(list(open_input(path).records)) == 3
+
+
+@pytest.mark.parametrize("column", ["text", "instruction", "input", "output", "messages"])
+def test_any_content_column_will_do(tmp_path: Path, column: str) -> None:
+    path = tmp_path / "in.parquet"
+    pq.write_table(pa.Table.from_pylist([{"id": "a", column: None}]), path)
+    assert open_input(path, require_content=True).total == 1
+
+
+def test_a_json_array_without_a_content_field_is_one_input_error(tmp_path: Path) -> None:
+    path = tmp_path / "in.json"
+    path.write_bytes(orjson.dumps([{"prompt": "q"}, 3, {"prompt": "r", "answer": "a"}]))
+    with pytest.raises(InputError) as err:
+        open_input(path, require_content=True)
+    assert str(err.value) == f"{path}: {_NO_CONTENT}prompt, answer"
+
+
+def test_a_json_array_with_some_content_or_no_objects_is_read_record_by_record(tmp_path: Path) -> None:
+    path = tmp_path / "in.json"
+    path.write_bytes(orjson.dumps([{"prompt": "q"}, {"text": "t"}]))
+    assert [r.data for r in open_input(path, require_content=True).records] == [
+        {"prompt": "q"},
+        {"text": "t"},
+    ]
+    path.write_bytes(b"[1, 2]")  # every element is reported on its own
+    assert [r.problem for r in open_input(path, require_content=True).records] == [
+        "expected a JSON object, got a number"
+    ] * 2
+    path.write_bytes(b"[]")
+    assert open_input(path, require_content=True).total == 0
+
+
+def test_a_long_column_list_is_cut_short(tmp_path: Path) -> None:
+    path = tmp_path / "in.parquet"
+    pq.write_table(pa.Table.from_pylist([{f"c{i}": i for i in range(30)}]), path)
+    with pytest.raises(InputError, match=r"found: c0, c1, .*, c19 and 10 more$"):
+        open_input(path, require_content=True)
+
+
 def test_count_lines_counts_a_last_line_without_newline(tmp_path: Path) -> None:
     path = tmp_path / "f"
     path.write_bytes(b"a\nb\nc")
