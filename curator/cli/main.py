@@ -54,6 +54,7 @@ from curator.domain.review import ReviewAction, ReviewState
 from curator.domain.sample import Sample
 from curator.errors import CuratorError, InvalidArgument, NotFound, Unavailable
 from curator.formats import record_json
+from curator.service import Curator
 from curator.settings import Settings
 from curator.state.store import DecisionQuery, DecisionRecord, StatsQuery
 
@@ -800,7 +801,16 @@ def collections_update(
             for e in edits + resets:
                 _check_names(e, before.policy)
             patch = _policy_patch(values, edits, resets)
-            after = backend.update_policy(name, patch)
+            if isinstance(backend, Curator):  # enabling an indexed check computes features here: show it
+                with _progress(console) as bar:
+                    task = bar.add_task("indexing the kept samples for the newly enabled check", total=None)
+                    after = backend.update_policy(
+                        name,
+                        patch,
+                        progress=lambda done, total: bar.update(task, completed=done, total=total),
+                    )
+            else:  # the server computes them and logs its progress
+                after = backend.update_policy(name, patch)
     typer.echo(
         f"updated collection {after.name}: policy version {before.policy_version} -> {after.policy_version}"
     )

@@ -13,6 +13,7 @@ from typer.testing import Result
 from curator.api.server import RunningServer
 from curator.checks import default_checks
 from curator.domain.policy import Policy, resolve_policy
+from curator.state.store import StatsQuery
 
 Cli = Callable[..., Result]
 
@@ -341,3 +342,36 @@ def test_update_reports_what_the_service_refuses(cli: Cli, where: tuple[str, str
     assert missing.exit_code == 1
     assert "collection 'nope' does not exist" in missing.stderr
     assert _show(cli, "alpha", where) == _default()
+
+
+def test_enabling_an_indexed_check_indexes_what_the_collection_kept(cli, tmp_path: Path) -> None:
+    """The defect: every index learned every kept sample, so the model ran for a dedup-only collection;
+    now a disabled check has no index, and enabling it computes one from the logged samples."""
+    from curator.service import Curator
+    from curator.settings import Settings
+    from tests.cli.helpers import alpaca, write_jsonl
+
+    data = tmp_path / "data"
+    policy = tmp_path / "policy.json"
+    policy.write_text('{"checks": {"semantic": {"enabled": false}}}')
+    assert cli("collections", "create", "c", "--policy", policy, "--data-dir", data).exit_code == 0
+    records = write_jsonl(tmp_path / "in.jsonl", [alpaca(f"r{i}", i) for i in range(3)])
+    assert (
+        cli("filter", records, "-c", "c", "--decisions", tmp_path / "d.jsonl", "--data-dir", data).exit_code
+        == 0
+    )
+    before = Curator(Settings.load(data_dir=data))
+    try:
+        before.stats(StatsQuery(collection="c"))  # loads the collection
+        assert ("c", "semantic") not in before.index_sizes()
+    finally:
+        before.close()
+    result = cli("collections", "update", "c", "--enable", "semantic", "--data-dir", data)
+    assert result.exit_code == 0, result.output
+    assert "semantic.enabled: false -> true" in result.output
+    after = Curator(Settings.load(data_dir=data))
+    try:
+        after.stats(StatsQuery(collection="c"))
+        assert after.index_sizes()[("c", "semantic")] == 3
+    finally:
+        after.close()
