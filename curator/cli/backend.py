@@ -9,6 +9,7 @@ import os
 import signal
 import threading
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
@@ -115,16 +116,34 @@ def filter_batches(
 ) -> Generator[list[Decision] | InvalidArgument, None, None]:
     """One result per batch, in order; a rejected batch yields its InvalidArgument and the run goes on.
 
-    Against a server this is one FilterStream; in-process, one Curator.filter call per batch.
+    Against a server this is one FilterStream; in-process, one Curator.filter call per batch, on a worker
+    thread one batch ahead of the caller: while the service decides a batch (much of it in numpy, SQLite and
+    fsync, which release the GIL), the caller reads and validates the next and writes the last one's output.
+    Batches are still decided one after the other, in order.
     """
     if isinstance(backend, CuratorClient):
         yield from backend.filter_stream(collection, batches, dry_run=dry_run, score_all=score_all)
         return
-    for batch in batches:
+
+    def decide(batch: Sequence[SampleInput]) -> list[Decision] | InvalidArgument:
         try:
-            yield backend.filter(collection, batch, dry_run=dry_run, score_all=score_all)
+            return backend.filter(collection, batch, dry_run=dry_run, score_all=score_all)
         except InvalidArgument as err:
-            yield err
+            return err
+
+    source = iter(batches)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="curator-filter") as worker:
+        first = next(source, None)
+        deciding = worker.submit(decide, first) if first is not None else None
+        while deciding is not None:
+            upcoming = next(source, None)  # read and validated while the service decides
+            result = deciding.result()  # a failure ends the run here, before the next batch is sent
+            if isinstance(result, InvalidArgument):  # the caller may stop the run on it: ask first
+                yield result
+                deciding = worker.submit(decide, upcoming) if upcoming is not None else None
+                continue
+            deciding = worker.submit(decide, upcoming) if upcoming is not None else None
+            yield result  # its output is written while the next batch is decided
 
 
 def ensure_collection(backend: Backend, name: str, create: bool) -> tuple[CollectionInfo, bool]:
