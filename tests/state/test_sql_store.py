@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import sys
 import threading
@@ -476,8 +477,8 @@ def test_missing_psycopg2_points_at_the_plain_url(monkeypatch: pytest.MonkeyPatc
     assert POSTGRES_INSTALL_HINT in message
 
 
-def test_install_hint_installs_the_postgres_extra() -> None:
-    """The hint is a pip command for exactly what the extra declares.
+def test_install_hint_installs_the_postgres_extra_from_pypi() -> None:
+    """The hint is a pip command for exactly what the extra declares, all of it locked from PyPI.
 
     ``pip install 'curator[postgres]'`` was the hint once: curator is not on PyPI under that name.
     """
@@ -486,7 +487,11 @@ def test_install_hint_installs_the_postgres_extra() -> None:
     hinted = sorted(str(Requirement(r)) for r in command[2:])
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
     assert hinted == sorted(str(Requirement(r)) for r in extras["postgres"])
-    assert all(canonicalize_name(Requirement(r).name) != "curator" for r in command[2:])
+    served = (ROOT / "requirements" / "serve.txt").read_text()
+    for requirement in command[2:]:
+        name = canonicalize_name(Requirement(requirement).name)
+        assert name != "curator"
+        assert re.search(rf"^{re.escape(name)}==", served, re.M), f"{name} is not in requirements/serve.txt"
 
 
 def test_annotations_are_stored_and_counted_per_subject_and_label(store: SqlStore) -> None:
