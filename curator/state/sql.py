@@ -67,7 +67,9 @@ from curator.state.store import (
     VerdictCounts,
 )
 
-POSTGRES_INSTALL_HINT = "pip install 'curator[postgres]'"
+# What the ``postgres`` extra installs: psycopg 3, the driver SQLAlchemy 2.1 uses for a plain
+# ``postgresql://`` URL. (curator is not on PyPI, so ``pip install 'curator[postgres]'`` would not do.)
+POSTGRES_INSTALL_HINT = "pip install 'psycopg[binary]>=3.2'"
 _SQLITE_BUSY_TIMEOUT_MS = 30_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -594,9 +596,16 @@ def _create_engine(url: str) -> Engine:
         return create_engine(parsed, pool_pre_ping=True)
     except ImportError as e:
         if parsed.get_backend_name() == "postgresql":
+            driver = parsed.drivername.partition("+")[2] or "psycopg"
+            if driver == "psycopg":
+                raise RuntimeError(
+                    f"the PostgreSQL driver for {parsed.drivername!r} (psycopg 3) is not installed; "
+                    f"run: {POSTGRES_INSTALL_HINT}"
+                ) from e
             raise RuntimeError(
-                f"the PostgreSQL driver for {parsed.drivername!r} is not installed; "
-                f"run: {POSTGRES_INSTALL_HINT}"
+                f"the PostgreSQL driver for {parsed.drivername!r} ({driver}) is not installed: install it, "
+                f"or use a plain postgresql:// URL, whose driver (psycopg 3) installs with: "
+                f"{POSTGRES_INSTALL_HINT}"
             ) from e
         raise RuntimeError(f"the database driver for {parsed.drivername!r} is not installed: {e}") from e
 

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
+import shlex
 import sys
 import threading
+import tomllib
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 from sqlalchemy import select
 
 from curator.domain import (
@@ -32,6 +37,9 @@ from curator.state.sql import (
     open_store,
 )
 from curator.state.store import LoggedDecision, StatsQuery, VerdictCounts
+from tests.support.postgres import PostgresServer
+
+ROOT = Path(__file__).resolve().parents[2]
 
 T0 = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)  # on an hour boundary
 
@@ -434,11 +442,56 @@ def test_sqlite_store_survives_reopen(tmp_path: Path) -> None:
         second.close()
 
 
-def test_missing_postgres_driver_names_the_install_command(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "psycopg2", None)  # makes `import psycopg2` raise ImportError
-    with pytest.raises(RuntimeError, match=r"pip install 'curator\[postgres\]'"):
+def test_plain_postgresql_url_opens_a_store_with_psycopg_3(postgres_server: PostgresServer) -> None:
+    """The URL form users write, CURATOR_STORE__URL=postgresql://..., works with what the extra installs."""
+    url = postgres_server.create_database("curator_plain_url")
+    assert url.startswith("postgresql://")
+    store = SqlStore(url)
+    try:
+        assert store.engine.dialect.driver == "psycopg"
+        store.create_collection("c1", _policy())
+        store.record_decisions("c1", [_logged("a", Verdict.KEEP)], T0)
+        got = store.get_collection("c1")
+        assert got is not None
+        assert got.policy == _policy()
+        assert store.stats(StatsQuery()).totals == _counts(keep=1)
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("scheme", ["postgresql", "postgresql+psycopg"])
+def test_missing_psycopg_names_the_install_command(monkeypatch: pytest.MonkeyPatch, scheme: str) -> None:
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # makes `import psycopg` raise ImportError
+    with pytest.raises(RuntimeError) as err:
+        SqlStore(f"{scheme}://postgres@127.0.0.1:1/none")
+    assert f"run: {POSTGRES_INSTALL_HINT}" in str(err.value)
+
+
+def test_missing_psycopg2_points_at_the_plain_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "psycopg2", None)
+    with pytest.raises(RuntimeError) as err:
         SqlStore("postgresql+psycopg2://postgres@127.0.0.1:1/none")
-    assert POSTGRES_INSTALL_HINT == "pip install 'curator[postgres]'"
+    message = str(err.value)
+    assert "'postgresql+psycopg2' (psycopg2) is not installed" in message
+    assert "plain postgresql:// URL" in message
+    assert POSTGRES_INSTALL_HINT in message
+
+
+def test_install_hint_installs_the_postgres_extra_from_pypi() -> None:
+    """The hint is a pip command for exactly what the extra declares, all of it locked from PyPI.
+
+    ``pip install 'curator[postgres]'`` was the hint once: curator is not on PyPI under that name.
+    """
+    command = shlex.split(POSTGRES_INSTALL_HINT)
+    assert command[:2] == ["pip", "install"]
+    hinted = sorted(str(Requirement(r)) for r in command[2:])
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert hinted == sorted(str(Requirement(r)) for r in extras["postgres"])
+    served = (ROOT / "requirements" / "serve.txt").read_text()
+    for requirement in command[2:]:
+        name = canonicalize_name(Requirement(requirement).name)
+        assert name != "curator"
+        assert re.search(rf"^{re.escape(name)}==", served, re.M), f"{name} is not in requirements/serve.txt"
 
 
 def test_annotations_are_stored_and_counted_per_subject_and_label(store: SqlStore) -> None:

@@ -76,8 +76,11 @@ class PostgresServer:
     def log_file(self) -> Path:
         return self.base_dir / "postgres.log"
 
-    def url(self, database: str = "postgres", driver: str = "psycopg2") -> str:
-        return f"postgresql+{driver}://{SUPERUSER}@127.0.0.1:{self.port}/{database}"
+    def url(self, database: str = "postgres", driver: str | None = None) -> str:
+        """The SQLAlchemy URL of ``database``: the plain ``postgresql://`` form users write (psycopg 3
+        under SQLAlchemy 2.1), or ``postgresql+<driver>://`` when ``driver`` is given."""
+        scheme = f"postgresql+{driver}" if driver else "postgresql"
+        return f"{scheme}://{SUPERUSER}@127.0.0.1:{self.port}/{database}"
 
     def create_database(self, name: str) -> str:
         """Create (or recreate, empty) database ``name`` and return its SQLAlchemy URL."""
