@@ -22,7 +22,7 @@ def test_documented_example_loads(tmp_path: Path) -> None:
     path.write_text(example_toml())
     s = Settings.load(path)
     assert s.server.host == "0.0.0.0"
-    assert s.store_url.startswith("postgresql+psycopg2://")
+    assert s.store_url.startswith("postgresql://")
     rule = s.default_policy.checks["near_duplicate"].rules["NEAR_DUPLICATE"]
     assert (rule.threshold, rule.action, rule.review_threshold) == (0.85, Action.DROP, 0.7)
 

@@ -54,7 +54,8 @@ FUSED_FILE = "model.fused.onnx"
 INT8_FILE = "model.int8.onnx"
 EXPORT_INFO = "export.json"
 EXPORT_COMMAND = "curator models export-onnx --out DIR"
-ONNX_EXTRA = "pip install 'curator[onnx]'"
+# curator is not on PyPI under that name, so the hint names the packages themselves (the onnx extra).
+ONNX_EXTRA = "pip install 'onnxruntime>=1.31' 'onnx>=1.23'"
 
 TOKENIZER_FILES = (
     "tokenizer.json",
