@@ -169,7 +169,7 @@ reviews_table = Table(
 
 
 def open_store(url: str) -> Store:
-    """The store for ``url``, e.g. ``sqlite:///data/curator.db`` or ``postgresql://user@host/db`` (psycopg 3)."""
+    """The store for ``url``: ``sqlite:///data/curator.db``, or ``postgresql://user@host/db`` (psycopg 3)."""
     return SqlStore(url)
 
 
