@@ -13,6 +13,7 @@ from types import TracebackType
 from typing import Any
 
 import grpc
+from google.protobuf import json_format, message_factory
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
@@ -201,6 +202,28 @@ class CuratorClient:
     def server_info(self) -> ServerInfo:
         return convert.server_info_in(self._unary(self._stub.GetServerInfo, pb.GetServerInfoRequest()))
 
+    # ---------------------------------------------------------------- any method, as JSON
+
+    def call_json(self, method: str, body: str = "{}") -> str:
+        """Call a unary method of CuratorService (or grpc.health.v1.Health/Check) with a request given as
+        proto3 JSON, the same JSON grpcurl takes; the response comes back as JSON. For a machine without
+        grpcurl. Raises InvalidArgument for an unknown method or a body that does not parse."""
+        request_type, response_type, path = _method(method)
+        request = request_type()
+        try:
+            json_format.Parse(body or "{}", request)
+        except json_format.ParseError as err:
+            raise InvalidArgument(
+                FieldViolation("body", f"not a {request_type.DESCRIPTOR.full_name}: {err}")
+            ) from None
+        call = self._channel.unary_unary(
+            path,
+            request_serializer=request_type.SerializeToString,
+            response_deserializer=response_type.FromString,
+        )
+        response = self._unary(call, request)
+        return json_format.MessageToJson(response, indent=2)
+
     # ---------------------------------------------------------------- lifecycle
 
     def close(self) -> None:
@@ -219,6 +242,30 @@ class CuratorClient:
             return method(request, timeout=self.timeout, metadata=self._metadata)
         except grpc.RpcError as err:
             raise _from_rpc_error(err, self.target) from err
+
+
+def unary_methods() -> list[str]:
+    """What :meth:`CuratorClient.call_json` can call, as grpcurl names them."""
+    service = pb.DESCRIPTOR.services_by_name["CuratorService"]
+    names = [f"{service.full_name}/{m.name}" for m in service.methods if not m.client_streaming]
+    return [*names, "grpc.health.v1.Health/Check"]
+
+
+def _method(name: str) -> tuple[Any, Any, str]:
+    """Request class, response class and path of a method: "Filter" or "curator.v1.CuratorService/Filter"."""
+    from grpc_health.v1 import health_pb2
+
+    if name in ("grpc.health.v1.Health/Check", "Health/Check"):
+        return health_pb2.HealthCheckRequest, health_pb2.HealthCheckResponse, "/grpc.health.v1.Health/Check"
+    service = pb.DESCRIPTOR.services_by_name["CuratorService"]
+    short = name.removeprefix(f"{service.full_name}/")
+    method = service.methods_by_name.get(short)
+    if method is None or method.client_streaming or method.server_streaming:
+        known = ", ".join(m.split("/")[-1] for m in unary_methods())
+        raise InvalidArgument(FieldViolation("method", f"{name!r} is not a unary method; use one of {known}"))
+    request_type = message_factory.GetMessageClass(method.input_type)
+    response_type = message_factory.GetMessageClass(method.output_type)
+    return request_type, response_type, f"/{service.full_name}/{method.name}"
 
 
 # ---------------------------------------------------------------- errors

@@ -339,6 +339,42 @@ def _progress(console: Console) -> Progress:
     )
 
 
+# ---------------------------------------------------------------- call
+
+
+@app.command("call")
+def call_command(
+    method: Annotated[
+        str,
+        typer.Argument(
+            help='A unary method, e.g. Filter or curator.v1.CuratorService/GetStats; "list" lists them.',
+            show_default=False,
+        ),
+    ],
+    body: Annotated[
+        str, typer.Argument(help="The request as proto3 JSON, as grpcurl takes it; - reads stdin.")
+    ] = "{}",
+    server: Annotated[
+        str,
+        typer.Option("--server", envvar=SERVER_ENV, help=f"HOST:PORT of the server (also {SERVER_ENV})."),
+    ] = "localhost:50051",
+) -> None:
+    """Call any unary method of a running server with a JSON request and print the JSON response: what
+    `grpcurl -plaintext -d JSON HOST:PORT curator.v1.CuratorService/METHOD` does, for machines without
+    grpcurl (CURATOR_TOKEN, CURATOR_TLS and CURATOR_CA_FILE apply as for --server)."""
+    from curator.api.client import unary_methods
+    from curator.cli.backend import client_for
+
+    if method == "list":
+        for name in unary_methods():
+            typer.echo(name)
+        return
+    console = _err_console()
+    request = sys.stdin.read() if body == "-" else body
+    with _domain_errors(console), client_for(server) as client:
+        typer.echo(client.call_json(method, request))
+
+
 # ---------------------------------------------------------------- stats
 
 

@@ -139,7 +139,7 @@ def test_all_pending_reviews_every_pending_decision_of_a_collection(
     assert again.stderr == "no pending REVIEW decisions in collection c\n"
     unknown = cli("review", "--all-pending", "-c", "nope", "reject", "--reviewer", "erin", *where)
     assert unknown.exit_code == 1
-    assert "unknown collection 'nope'" in unknown.stderr
+    assert "collection 'nope' does not exist" in unknown.stderr
 
 
 @pytest.mark.parametrize(

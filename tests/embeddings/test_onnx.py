@@ -166,7 +166,7 @@ def test_missing_model_file_names_the_export_command(tmp_path: Path) -> None:
 
 def test_missing_onnxruntime_names_the_extra(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import fails as if not installed
-    with pytest.raises(ModelUnavailable, match=r"pip install 'curator\[onnx\]'"):
+    with pytest.raises(ModelUnavailable, match=r"pip install 'onnxruntime>=1.31' 'onnx>=1.23'"):
         OnnxEncoder(tmp_path)
 
 
