@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,7 @@ def originals() -> list[dict[str, str]]:
             rec = json.loads(line)
         except json.JSONDecodeError:
             continue  # the example file has one malformed line on purpose
-        if "instruction" in rec and not rec["id"].endswith("-copy"):
+        if re.fullmatch(r"a\d+", rec.get("id", "")):  # the Alpaca records, not the copies or the note
             rows.append(rec)
     return rows
 
