@@ -11,7 +11,9 @@ the two figures are a ratio on one machine at one moment.
     .venv/bin/python benchmarks/filter_cli_benchmark.py                 # 5,000 + 11,700 copies, ~1 min
     .venv/bin/python benchmarks/filter_cli_benchmark.py --copies 2000 --repeat 1 --out results.jsonl
 
-Prints JSON lines: one per timed run, then a summary line.
+Prints JSON lines: one per timed run, then a summary line. Two rates for the command: the one it prints
+(its run, from the first record read to the last decision written) and the whole command's wall clock,
+which adds Python's start and imports (about 1.5 s here, whatever the input's size).
 """
 
 from __future__ import annotations
@@ -97,12 +99,15 @@ def run_cli(input_path: Path, work: Path, batch_size: int) -> dict[str, Any]:
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"curator filter failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    # The rate curator prints (the run, without Python's start and imports), from its summary table.
+    rows = [line for line in done.stderr.splitlines() if line.startswith("│")]
+    printed = float(rows[-1].split("│")[-2].strip().replace(",", "")) if rows else float("nan")
     verdicts: dict[str, int] = {}
     with (work / "decisions.jsonl").open() as f:
         for line in f:
             verdict = json.loads(line)["verdict"]
             verdicts[verdict] = verdicts.get(verdict, 0) + 1
-    return {"seconds": seconds, "verdicts": verdicts}
+    return {"seconds": seconds, "printed_samples_per_s": printed, "verdicts": verdicts}
 
 
 def run_library(input_path: Path, work: Path, batch_size: int) -> dict[str, Any]:
@@ -187,15 +192,19 @@ def main() -> None:
             print(json.dumps(lines[-1]), flush=True)
         best_cli = min(c["seconds"] for c in cli_runs)
         best_lib = min(c["seconds"] for c in lib_runs)
+        printed = sorted(c["printed_samples_per_s"] for c in cli_runs)
         summary = {
             "summary": "filter_cli",
             "samples": n,
             "policy": "exact_duplicate + near_duplicate only",
+            "cli_printed_samples_per_s_best": round(printed[-1]),
+            "cli_printed_samples_per_s_median": round(printed[len(printed) // 2]),
             "cli_samples_per_s": round(n / best_cli),
             "library_samples_per_s": round(n / best_lib),
             "cli_over_library": round(best_lib / best_cli, 3),
             "target_samples_per_s": 5000,
-            "meets_target": n / best_cli >= 5000,
+            "meets_target_printed_median": printed[len(printed) // 2] >= 5000,
+            "meets_target_whole_command": n / best_cli >= 5000,
             "cpus": os.cpu_count(),
         }
         lines.append(summary)
