@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,21 +9,13 @@ import pytest
 from sqlalchemy import create_engine
 
 from curator.state.sql import SqlStore, metadata
-from tests.support.postgres import PostgresServer, PostgresUnavailable, find_bindir, start_postgres
+from tests.support.postgres import PostgresServer, start_or_skip
 
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
     """One throwaway cluster for the whole session; skipped locally without PostgreSQL, fatal in CI."""
-    bindir = find_bindir()
-    try:
-        if bindir is None:
-            raise PostgresUnavailable("initdb/pg_ctl not found on PATH or under /usr/lib/postgresql/*/bin")
-        server = start_postgres(bindir)
-    except PostgresUnavailable as e:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL is required in CI ({e}); .ci/run must install postgresql")
-        pytest.skip(f"PostgreSQL not available: {e}")
+    server = start_or_skip()
     try:
         yield server
     finally:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 
 import pytest
@@ -12,7 +11,7 @@ from curator.domain.decision import Decision, Verdict
 from curator.errors import Unavailable
 from curator.state.sql import SqlStore
 from curator.state.store import LoggedDecision, StatsQuery
-from tests.support.postgres import PostgresUnavailable, find_bindir, free_port, start_postgres
+from tests.support.postgres import free_port, start_or_skip
 
 
 def test_a_server_nobody_listens_on_is_unavailable(postgres_url: str) -> None:
@@ -22,15 +21,7 @@ def test_a_server_nobody_listens_on_is_unavailable(postgres_url: str) -> None:
 
 
 def test_a_store_that_goes_away_is_unavailable_then_nothing_half_written() -> None:
-    bindir = find_bindir()
-    try:
-        if bindir is None:
-            raise PostgresUnavailable("initdb/pg_ctl not found")
-        server = start_postgres(bindir)
-    except PostgresUnavailable as e:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL is required in CI ({e})")
-        pytest.skip(f"PostgreSQL not available: {e}")
+    server = start_or_skip()
     try:
         store = SqlStore(server.create_database("outage"))
         store.stats(StatsQuery())

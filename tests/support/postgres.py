@@ -193,3 +193,18 @@ def _tail(path: Path, chars: int = 4000) -> str:
         return path.read_text(errors="replace")[-chars:]
     except OSError:
         return ""
+
+
+def start_or_skip() -> PostgresServer:
+    """A fresh cluster; without PostgreSQL, a skip locally and a failure in CI (where .ci/run installs it)."""
+    import pytest
+
+    bindir = find_bindir()
+    try:
+        if bindir is None:
+            raise PostgresUnavailable("initdb/pg_ctl not found on PATH or under /usr/lib/postgresql/*/bin")
+        return start_postgres(bindir)
+    except PostgresUnavailable as e:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is required in CI ({e}); .ci/run must install postgresql")
+        pytest.skip(f"PostgreSQL not available: {e}")
