@@ -14,7 +14,7 @@ import pytest
 
 from curator.domain.decision import Verdict
 from curator.domain.reasons import ReasonCode
-from curator.errors import Unavailable
+from curator.errors import FailedPrecondition, Unavailable
 from curator.service import Curator
 from curator.settings import Settings
 from curator.state import ownership
@@ -73,8 +73,8 @@ def test_with_the_lock_bypassed_two_writers_lose_nothing(
     assert [d.verdict for d in cli.filter("c", [sample("b", OTHER)])] == [Verdict.KEEP]
     assert [d.verdict for d in server.filter("c", [sample("t", THIRD)])] == [Verdict.KEEP]
     server.close()
-    with pytest.raises(Exception):  # noqa: B017 - folding a stale view over the owner's files is refused
-        cli.close()
+    with pytest.raises(FailedPrecondition, match="another process rewrote this collection's files"):
+        cli.close()  # folding a stale view over the files the other process wrote is refused
     verdicts = _resend_verdicts(data, [sample("a2", BASE), sample("b2", OTHER), sample("t2", THIRD)])
     assert verdicts == [
         ("a2", ["EXACT_DUPLICATE"]),
