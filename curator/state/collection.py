@@ -112,9 +112,9 @@ class CollectionState:
 
     # ---------------------------------------------------------------- loading
 
-    def _enabled(self, policy: Policy | None = None) -> list[IndexedCheck]:
-        policy = policy or self.policy
-        return [c for c in self._checks if policy.check(c.name).enabled]
+    def _enabled(self) -> list[IndexedCheck]:
+        """The indexed checks the policy runs: the only ones with an index."""
+        return [c for c in self._checks if self.policy.check(c.name).enabled]
 
     def _load(self, progress: Progress | None) -> None:
         snapshots = self._log.load_snapshot()
