@@ -8,6 +8,7 @@ timestamp, so that every aggregate :meth:`SqlStore.stats` serves is an indexed
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -25,6 +26,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -57,10 +59,12 @@ from curator.errors import (
     Unavailable,
 )
 from curator.state.store import (
+    Admission,
     CollectionRecord,
     DecisionQuery,
     DecisionRecord,
     LoggedDecision,
+    LostRace,
     Stats,
     StatsQuery,
     Store,
@@ -86,6 +90,23 @@ collections_table = Table(
     Column("policy", Text, nullable=False),  # Policy.model_dump_json()
     Column("policy_version", Integer, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # Number of the last admission: commits are conditional on it (optimistic concurrency).
+    Column("admitted_seq", BigInteger, nullable=False, server_default="0"),
+)
+
+# Columns added to collections after the first release, with their DDL.
+_ADDED_COLLECTION_COLUMNS = {"admitted_seq": "BIGINT NOT NULL DEFAULT 0"}
+
+# What each collection kept, in order: one row per admitting commit, numbers seq_from..seq_to, with the
+# encoded batch of ids, content digests and index features. The system of record of every index.
+admissions_table = Table(
+    "admissions",
+    metadata,
+    Column("collection", String(64), primary_key=True),
+    Column("seq_from", BigInteger, primary_key=True),
+    Column("seq_to", BigInteger, nullable=False),
+    Column("ts_ms", BigInteger, nullable=False),
+    Column("frame", LargeBinary, nullable=False),
 )
 
 decisions_table = Table(
@@ -179,7 +200,7 @@ class SqlStore(Store):
     def __init__(self, url: str) -> None:
         self._engine = _create_engine(url)
         self._where = make_url(url).render_as_string(hide_password=True)
-        with self._unavailable():
+        with self._unavailable(), _schema_lock(self._engine):
             _migrate(self._engine)
             metadata.create_all(self._engine)
 
@@ -257,78 +278,58 @@ class SqlStore(Store):
     def record_decisions(self, collection: str, decisions: Sequence[LoggedDecision], at: datetime) -> None:
         if not decisions:
             return
-        ts_ms = _to_ms(at)
-        rows = [
-            {
-                "ts_ms": ts_ms,
-                "collection": collection,
-                "sample_id": logged.decision.sample_id,
-                "verdict": str(logged.decision.verdict),
-                "policy_version": logged.decision.policy_version,
-                "reasons": _dumps([_reason_json(r) for r in logged.decision.reasons]),
-                "scores": _dumps(logged.decision.scores),
-                "metadata": _dumps(logged.metadata),
-                "annotations": _dumps([_annotation_json(a) for a in logged.decision.annotations]),
-                "sample": None if logged.sample is None else _dumps(_sample_json(logged.sample)),
-                "review_state": (
-                    str(ReviewState.PENDING) if logged.decision.verdict is Verdict.REVIEW else None
-                ),
-            }
-            for logged in decisions
-        ]
         with self._begin() as conn:
-            # insertmanyvalues: batched multi-row INSERT ... RETURNING on SQLite >= 3.35 and PostgreSQL.
-            # Ids are matched back by sample id, unique within a request (asking RETURNING for parameter
-            # order instead makes SQLAlchemy insert one row at a time on SQLite).
-            d = decisions_table.c
-            result = conn.execute(insert(decisions_table).returning(d.id, d.sample_id), rows)
-            by_sample = {sample_id: decision_id for decision_id, sample_id in result}
-            if len(by_sample) != len(rows):
-                raise ValueError("record_decisions needs distinct sample ids within one call")
-            ids = [by_sample[logged.decision.sample_id] for logged in decisions]
-            reason_rows = [
-                {
-                    "decision_id": decision_id,
-                    "collection": collection,
-                    "ts_ms": ts_ms,
-                    "code": str(reason.code),
-                    "check_name": reason.check,
-                }
-                for decision_id, logged in zip(ids, decisions, strict=True)
-                for reason in logged.decision.reasons
-            ]
-            metadata_rows = [
-                {
-                    "decision_id": decision_id,
-                    "collection": collection,
-                    "ts_ms": ts_ms,
-                    "key": key,
-                    "value": value,
-                    "verdict": str(logged.decision.verdict),
-                }
-                for decision_id, logged in zip(ids, decisions, strict=True)
-                for key, value in logged.metadata.items()
-            ]
-            if reason_rows:
-                conn.execute(insert(decision_reasons_table), reason_rows)
-            if metadata_rows:
-                conn.execute(insert(decision_metadata_table), metadata_rows)
-            annotation_rows = [
-                {
-                    "decision_id": decision_id,
-                    "collection": collection,
-                    "ts_ms": ts_ms,
-                    "verdict": str(logged.decision.verdict),
-                    "check_name": a.check,
-                    "kind": a.kind,
-                    "subject": a.subject,
-                    "label": a.label,
-                }
-                for decision_id, logged in zip(ids, decisions, strict=True)
-                for a in logged.decision.annotations
-            ]
-            if annotation_rows:
-                conn.execute(insert(decision_annotations_table), annotation_rows)
+            _insert_decisions(conn, collection, decisions, _to_ms(at))
+
+    # ---- admissions
+    def commit(
+        self,
+        collection: str,
+        seen: int,
+        policy_version: int,
+        admission: Admission | None,
+        decisions: Sequence[LoggedDecision],
+        at: datetime,
+    ) -> int:
+        ts_ms = _to_ms(at)
+        with self._begin() as conn:
+            new = _claim(conn, collection, seen, policy_version, admission, ts_ms)
+            if decisions:
+                _insert_decisions(conn, collection, decisions, ts_ms)
+        return new
+
+    def admissions_since(self, collection: str, seq: int) -> list[tuple[int, bytes]]:
+        a = admissions_table.c
+        stmt = (
+            select(a.seq_to, a.frame).where(a.collection == collection, a.seq_from > seq).order_by(a.seq_from)
+        )
+        with self._begin() as conn:
+            return [(int(seq_to), bytes(frame)) for seq_to, frame in conn.execute(stmt)]
+
+    def admitted_seq(self, collection: str) -> int:
+        c = collections_table.c
+        with self._begin() as conn:
+            value = conn.execute(select(c.admitted_seq).where(c.name == collection)).scalar_one_or_none()
+        if value is None:
+            raise NotFound(f"collection {collection!r} does not exist")
+        return int(value)
+
+    @contextmanager
+    def exclusive(self, collection: str) -> Iterator[None]:
+        """PostgreSQL: a session advisory lock per collection, so that a replica that keeps losing the race
+        to commit decides and commits while the others wait. SQLite: one process per database already."""
+        if self._engine.dialect.name != "postgresql":
+            yield
+            return
+        key = _lock_key(f"collection:{collection}")
+        with self._unavailable(), self._engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                conn.commit()
 
     # ---- decision queries and reviews
     def list_decisions(self, query: DecisionQuery) -> list[DecisionRecord]:
@@ -426,7 +427,10 @@ class SqlStore(Store):
             return {collection: n for collection, n in conn.execute(stmt)}
 
     def record_review(
-        self, decision_id: int, review: Review, apply: Callable[[DecisionRecord], None]
+        self,
+        decision_id: int,
+        review: Review,
+        apply: Callable[[DecisionRecord], tuple[int, int, Admission] | None],
     ) -> DecisionRecord:
         d = decisions_table.c
         state = ReviewState.after(review.action)
@@ -460,7 +464,10 @@ class SqlStore(Store):
                     note=review.note,
                 )
             )
-            apply(record)  # raising here rolls the claim back
+            admitting = apply(record)  # raising here rolls the claim back
+            if admitting is not None:  # the approved sample's admission, in this same transaction
+                seen, policy_version, admission = admitting
+                _claim(conn, record.collection, seen, policy_version, admission, _to_ms(review.reviewed_at))
         return DecisionRecord(
             record.id,
             record.collection,
@@ -579,6 +586,141 @@ class SqlStore(Store):
         self._engine.dispose()
 
 
+def _insert_decisions(
+    conn: Connection, collection: str, decisions: Sequence[LoggedDecision], ts_ms: int
+) -> None:
+    """The decision rows, and a row per reason, metadata entry and annotation, in ``conn``'s transaction."""
+    rows = [
+        {
+            "ts_ms": ts_ms,
+            "collection": collection,
+            "sample_id": logged.decision.sample_id,
+            "verdict": str(logged.decision.verdict),
+            "policy_version": logged.decision.policy_version,
+            "reasons": _dumps([_reason_json(r) for r in logged.decision.reasons]),
+            "scores": _dumps(logged.decision.scores),
+            "metadata": _dumps(logged.metadata),
+            "annotations": _dumps([_annotation_json(a) for a in logged.decision.annotations]),
+            "sample": None if logged.sample is None else _dumps(_sample_json(logged.sample)),
+            "review_state": (str(ReviewState.PENDING) if logged.decision.verdict is Verdict.REVIEW else None),
+        }
+        for logged in decisions
+    ]
+    # insertmanyvalues: batched multi-row INSERT ... RETURNING on SQLite >= 3.35 and PostgreSQL.
+    # Ids are matched back by sample id, unique within a request (asking RETURNING for parameter
+    # order instead makes SQLAlchemy insert one row at a time on SQLite).
+    d = decisions_table.c
+    result = conn.execute(insert(decisions_table).returning(d.id, d.sample_id), rows)
+    by_sample = {sample_id: decision_id for decision_id, sample_id in result}
+    if len(by_sample) != len(rows):
+        raise ValueError("record_decisions needs distinct sample ids within one call")
+    ids = [by_sample[logged.decision.sample_id] for logged in decisions]
+    reason_rows = [
+        {
+            "decision_id": decision_id,
+            "collection": collection,
+            "ts_ms": ts_ms,
+            "code": str(reason.code),
+            "check_name": reason.check,
+        }
+        for decision_id, logged in zip(ids, decisions, strict=True)
+        for reason in logged.decision.reasons
+    ]
+    metadata_rows = [
+        {
+            "decision_id": decision_id,
+            "collection": collection,
+            "ts_ms": ts_ms,
+            "key": key,
+            "value": value,
+            "verdict": str(logged.decision.verdict),
+        }
+        for decision_id, logged in zip(ids, decisions, strict=True)
+        for key, value in logged.metadata.items()
+    ]
+    if reason_rows:
+        conn.execute(insert(decision_reasons_table), reason_rows)
+    if metadata_rows:
+        conn.execute(insert(decision_metadata_table), metadata_rows)
+    annotation_rows = [
+        {
+            "decision_id": decision_id,
+            "collection": collection,
+            "ts_ms": ts_ms,
+            "verdict": str(logged.decision.verdict),
+            "check_name": a.check,
+            "kind": a.kind,
+            "subject": a.subject,
+            "label": a.label,
+        }
+        for decision_id, logged in zip(ids, decisions, strict=True)
+        for a in logged.decision.annotations
+    ]
+    if annotation_rows:
+        conn.execute(insert(decision_annotations_table), annotation_rows)
+
+
+def _claim(
+    conn: Connection,
+    collection: str,
+    seen: int,
+    policy_version: int,
+    admission: Admission | None,
+    ts_ms: int,
+) -> int:
+    """Move the collection's admission number from ``seen`` on by the admission (0 without one) and write
+    the admission, if nobody moved it or changed the policy meanwhile; else LostRace. The row lock this
+    UPDATE takes orders concurrent commits to one collection until the transaction ends."""
+    c = collections_table.c
+    count = admission.count if admission is not None else 0
+    moved = conn.execute(
+        update(collections_table)
+        .where(c.name == collection, c.admitted_seq == seen, c.policy_version == policy_version)
+        .values(admitted_seq=seen + count)
+    ).rowcount
+    if moved != 1:
+        row = conn.execute(select(c.admitted_seq, c.policy_version).where(c.name == collection)).one_or_none()
+        if row is None:
+            raise NotFound(
+                f"collection {collection!r} does not exist", resource=("curator.v1.Collection", collection)
+            )
+        raise LostRace(collection, seen, int(row[0]), int(row[1]))
+    if admission is not None and count:
+        conn.execute(
+            insert(admissions_table).values(
+                collection=collection,
+                seq_from=seen + 1,
+                seq_to=seen + count,
+                ts_ms=ts_ms,
+                frame=admission.frame,
+            )
+        )
+    return seen + count
+
+
+def _lock_key(name: str) -> int:
+    """A stable signed 64-bit key for a PostgreSQL advisory lock."""
+    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+@contextmanager
+def _schema_lock(engine: Engine) -> Iterator[None]:
+    """Replicas that start together on an empty PostgreSQL database create the schema one at a time
+    (concurrent CREATE TABLEs collide on pg_type); SQLite needs nothing."""
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    key = _lock_key("curator:schema")
+    with engine.connect() as conn:
+        conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
+        conn.commit()
+        try:
+            yield
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+            conn.commit()
+
+
 def _create_engine(url: str) -> Engine:
     """An engine tuned for the backend: SQLite for many threads in one process, others pooled."""
     parsed = make_url(url)
@@ -613,6 +755,12 @@ def _create_engine(url: str) -> Engine:
 def _migrate(engine: Engine) -> None:
     """Add the columns later releases introduced to a decision log created by an earlier one."""
     inspector = inspect(engine)
+    if inspector.has_table("collections"):
+        have = {c["name"] for c in inspector.get_columns("collections")}
+        with engine.begin() as conn:
+            for name, ddl in _ADDED_COLLECTION_COLUMNS.items():
+                if name not in have:
+                    conn.execute(text(f"ALTER TABLE collections ADD COLUMN {name} {ddl}"))
     if not inspector.has_table("decisions"):
         return
     present = {c["name"] for c in inspector.get_columns("decisions")}
@@ -629,11 +777,12 @@ def _migrate(engine: Engine) -> None:
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
-    """WAL lets readers (stats) run alongside the writer; NORMAL skips the fsync per commit under WAL."""
+    """WAL lets readers (stats) run alongside the writer. FULL syncs every commit: the database is the
+    system of record of admissions and decisions alike, so an acknowledged commit survives a power cut."""
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_TIMEOUT_MS}")
     finally:

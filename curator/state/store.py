@@ -7,7 +7,8 @@ configuration (``CURATOR_STORE__URL``). See :func:`open_store`.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -15,7 +16,32 @@ from curator.domain.decision import Decision, Verdict
 from curator.domain.policy import Policy
 from curator.domain.review import Review, ReviewState
 from curator.domain.sample import Sample
+from curator.errors import CuratorError
 from curator.monitor.collapse import DiversityWindow
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """Samples a collection keeps, as one record: ``count`` samples, ``frame`` the encoded batch of their
+    ids, content digests and every enabled index's features (what a process rebuilds its indexes from)."""
+
+    count: int
+    frame: bytes
+
+
+class LostRace(CuratorError):
+    """The collection moved on since this process last looked: another process admitted samples (its
+    admission sequence is past ``seen``) or changed the policy. Nothing was written; catch up and decide
+    again."""
+
+    def __init__(self, collection: str, seen: int, actual: int, policy_version: int) -> None:
+        super().__init__(
+            f"collection {collection!r} is at admission {actual} (policy version {policy_version}); "
+            f"this process had seen {seen}"
+        )
+        self.seen = seen
+        self.actual = actual
+        self.policy_version = policy_version
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +159,35 @@ class Store(ABC):
     def update_policy(self, name: str, policy: Policy) -> CollectionRecord:
         """Replace the policy and bump policy_version. Raises curator.errors.NotFound."""
 
+    # ---- admissions: the system of record of what each collection kept
+    @abstractmethod
+    def commit(
+        self,
+        collection: str,
+        seen: int,
+        policy_version: int,
+        admission: Admission | None,
+        decisions: Sequence[LoggedDecision],
+        at: datetime,
+    ) -> int:
+        """In one transaction: the decisions, and the admission as numbers ``seen + 1 .. seen + count``,
+        provided the collection is still at admission ``seen`` and policy version ``policy_version``;
+        otherwise :class:`LostRace` and nothing is written. Returns the collection's admission number."""
+
+    @abstractmethod
+    def admissions_since(self, collection: str, seq: int) -> list[tuple[int, bytes]]:
+        """Admissions after number ``seq``, oldest first, as (last number, frame)."""
+
+    @abstractmethod
+    def admitted_seq(self, collection: str) -> int:
+        """The number of the collection's last admission (0 before the first)."""
+
+    @contextmanager
+    def exclusive(self, collection: str) -> Iterator[None]:
+        """Keep every other process from committing to ``collection`` meanwhile (where processes share
+        the store): for a process that keeps losing the race to commit."""
+        yield
+
     # ---- decision log
     @abstractmethod
     def record_decisions(self, collection: str, decisions: Sequence[LoggedDecision], at: datetime) -> None:
@@ -169,12 +224,17 @@ class Store(ABC):
 
     @abstractmethod
     def record_review(
-        self, decision_id: int, review: Review, apply: Callable[[DecisionRecord], None]
+        self,
+        decision_id: int,
+        review: Review,
+        apply: Callable[[DecisionRecord], tuple[int, int, Admission] | None],
     ) -> DecisionRecord:
         """Record ``review`` of a pending REVIEW decision, calling ``apply`` before it commits.
 
-        Raises NotFound, or FailedPrecondition when the decision is not a pending
-        REVIEW; if ``apply`` raises, nothing is recorded.
+        ``apply`` may return (seen, policy version, admission): the admission is then written in the same
+        transaction, as :meth:`commit` would (LostRace if the collection moved on). Raises NotFound, or
+        FailedPrecondition when the decision is not a pending REVIEW; if ``apply`` raises, nothing is
+        recorded.
         """
 
     @abstractmethod

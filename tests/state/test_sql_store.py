@@ -419,7 +419,8 @@ def test_sqlite_creates_parent_directory_and_uses_wal(tmp_path: Path) -> None:
         assert path.exists()
         with store.engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+            # FULL: the database is the system of record, an acknowledged commit survives a power cut
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
             assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() > 0
     finally:
