@@ -11,8 +11,9 @@ import binascii
 import logging
 import re
 import threading
+import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
@@ -39,14 +40,17 @@ from curator.observability import metrics
 from curator.pipeline import Pipeline
 from curator.pipeline.pipeline import IDENTITY
 from curator.settings import Settings
-from curator.state.collection import CollectionState, KeptRecord, Progress
+from curator.state.admission_log import Batch
+from curator.state.collection import AdmissionRecord, CollectionState, Progress
 from curator.state.ownership import DataDirOwnership
 from curator.state.sql import open_store
 from curator.state.store import (
+    Admission,
     CollectionRecord,
     DecisionQuery,
     DecisionRecord,
     LoggedDecision,
+    LostRace,
     Stats,
     StatsQuery,
     Store,
@@ -56,6 +60,8 @@ log = logging.getLogger(__name__)
 
 COLLECTION_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 MAX_PAGE_SIZE = 1_000
+RECORD_TTL = 1.0  # seconds a collection's record (its policy) is used before it is read again
+POLICY_ATTEMPTS = 4  # decide again under a policy changed meanwhile, at most this often
 MAX_BUCKET_SECONDS = 100 * 366 * 86_400
 DEFAULT_PAGE_SIZE = 50
 _PAGE_TOKEN_PREFIX = "d1:"
@@ -101,7 +107,7 @@ class Curator:
             self._ownership.release()
             raise
         self._claims = _Claims()
-        self._records: dict[str, CollectionRecord] = {}
+        self._records: dict[str, tuple[CollectionRecord, float]] = {}  # with when it was read
         self._states: dict[str, CollectionState] = {}
         self._lock = threading.Lock()
         self._closed = False
@@ -131,11 +137,11 @@ class Curator:
         resolved = resolve_policy(policy, self.checks) if policy is not None else self.default_policy
         record = self.store.create_collection(name, resolved)
         with self._lock:
-            self._records[name] = record
+            self._records[name] = (record, time.monotonic())
         return self._info(record)
 
     def get_collection(self, name: str) -> CollectionInfo:
-        return self._info(self._record(name))
+        return self._info(self._record(name, fresh=True))
 
     def list_collections(self) -> list[CollectionInfo]:
         return [self._info(self._upgraded(r)) for r in self.store.list_collections()]
@@ -171,7 +177,7 @@ class Curator:
                 )
         record = self.store.update_policy(name, resolved)
         with self._lock:
-            self._records[name] = record
+            self._records[name] = (record, time.monotonic())
             state = self._states.get(name)
         enables_index = any(
             isinstance(c, IndexedCheck)
@@ -185,20 +191,29 @@ class Curator:
             self._state(record, progress)
         return self._info(record)
 
-    def _record(self, name: str) -> CollectionRecord:
+    def _record(self, name: str, fresh: bool = False) -> CollectionRecord:
+        """The collection's record, re-read from the store at most every RECORD_TTL seconds (or now, when
+        ``fresh``), so that a policy changed through another replica takes effect here too."""
+        now = time.monotonic()
         with self._lock:
-            record = self._records.get(name)
+            cached = self._records.get(name)
+        if cached is not None and not fresh and now - cached[1] < RECORD_TTL:
+            return cached[0]
+        record = self.store.get_collection(name)
         if record is None:
-            record = self.store.get_collection(name)
-            if record is None:
-                raise NotFound(
-                    f"collection {name!r} does not exist; create it first (CreateCollection, or "
-                    f"`curator collections create {name}`)",
-                    resource=("curator.v1.Collection", name),
-                )
-            record = self._upgraded(record)
             with self._lock:
-                self._records.setdefault(name, record)
+                self._records.pop(name, None)
+            raise NotFound(
+                f"collection {name!r} does not exist; create it first (CreateCollection, or "
+                f"`curator collections create {name}`)",
+                resource=("curator.v1.Collection", name),
+            )
+        record = self._upgraded(record)
+        with self._lock:
+            self._records[name] = (record, now)
+            state = self._states.get(name)
+        if state is not None and (cached is None or cached[0].policy_version != record.policy_version):
+            state.set_policy(record.policy)
         return record
 
     def _upgraded(self, record: CollectionRecord) -> CollectionRecord:
@@ -216,34 +231,17 @@ class Curator:
                     record.policy,
                     self.settings.data_dir / "collections" / record.name,
                     [c for c in self.checks if isinstance(c, IndexedCheck)],
-                    fsync=self.settings.state.fsync,
+                    record=_StoreRecord(self.store, record.name),
+                    policy_version=record.policy_version,
                     checkpoint_every=self.settings.state.checkpoint_every,
-                    record=_LoggedKept(self.store, record.name),
                     progress=progress,
                 )
                 self._states[record.name] = state
             return state
 
-    def _discard(self, state: CollectionState) -> None:
-        """Forget a collection's in-memory state; the next request loads it again from the files, checked
-        against the decision log (the system of record)."""
-        log.warning(
-            "collection %s: admissions were not logged; reloading it from the decision log", state.name
-        )
-        with self._lock:
-            if self._states.get(state.name) is state:
-                del self._states[state.name]
-        state.discard()
-
     def _info(self, record: CollectionRecord) -> CollectionInfo:
         """Describe a collection without loading its indexes just to count them."""
-        with self._lock:
-            state = self._states.get(record.name)
-        if state is not None:
-            kept = state.kept_count
-        else:  # every admitted sample was logged as a KEEP decision or approved on review
-            stats = self.store.stats(StatsQuery(collection=record.name))
-            kept = stats.totals.keep + stats.reviews.approved
+        kept = self.store.admitted_seq(record.name)  # admissions are numbered 1, 2, ...: one per kept sample
         return CollectionInfo(record.name, record.policy, record.policy_version, record.created_at, kept)
 
     # ---------------------------------------------------------------- filtering
@@ -260,34 +258,48 @@ class Curator:
         if not collection:
             raise InvalidArgument(FieldViolation("collection", "collection is required: name one"))
         valid = validate_batch(samples, self.limits)
-        record = self._record(collection)  # NotFound (AIP-193) once the request itself is well-formed
-        state = self._state(record)
         # A retry racing its own original waits for it, then finds it kept or logged.
         with self._claims.hold(collection, [s.id for s in valid]):
-            replays = {} if dry_run else self._replays(collection, valid, state, record.policy_version)
-            fresh = [s for s in valid if s.id not in replays]
-            decided = self.pipeline.run(
-                fresh, state, record.policy, record.policy_version, dry_run=dry_run, score_all=score_all
-            )
-            if not dry_run:
-                # What the log holds already (ALREADY_KEPT, ALREADY_DECIDED) is not logged twice.
-                logged = [
-                    LoggedDecision(d, s.metadata, s)
-                    for d, s in zip(decided, fresh, strict=True)
-                    if not any(r.code is ReasonCode.ALREADY_KEPT for r in d.reasons)
-                ]
+            for attempt in range(POLICY_ATTEMPTS):
+                # NotFound (AIP-193) only once the request itself is well-formed.
+                record = self._record(collection, fresh=attempt > 0)
                 try:
-                    self.store.record_decisions(collection, logged, datetime.now(UTC))
-                except BaseException:
-                    if any(d.verdict is Verdict.KEEP for d in decided):
-                        self._discard(state)  # admitted, never logged: reload from the log next time
-                    raise
-                metrics.observe_decisions(collection, logged)
+                    decided, replays, logged = self._decide(record, valid, dry_run, score_all)
+                except LostRace:  # the policy changed (through another replica): decide under the new one
+                    continue
+                break
+            else:
+                raise Unavailable(f"collection {collection!r}: its policy keeps changing; retry")
+        metrics.observe_decisions(collection, logged)
         metrics.REQUEST_SAMPLES.observe(len(valid))
         if not replays:
             return decided
         rest = iter(decided)
         return [replays[s.id] if s.id in replays else next(rest) for s in valid]
+
+    def _decide(
+        self, record: CollectionRecord, samples: list[Sample], dry_run: bool, score_all: bool
+    ) -> tuple[list[Decision], dict[str, Decision], list[LoggedDecision]]:
+        """Decisions for what the log cannot answer already, committed (unless ``dry_run``) with what they
+        admit; the replayed decisions by id; and what was logged."""
+        state = self._state(record)
+        replays = {} if dry_run else self._replays(record.name, samples, state, record.policy_version)
+        fresh = [s for s in samples if s.id not in replays]
+        logged: list[LoggedDecision] = []
+
+        def log(decided: list[Decision]) -> list[LoggedDecision]:
+            """What the log does not hold yet (not ALREADY_KEPT), committed with the admissions."""
+            logged[:] = [
+                LoggedDecision(d, s.metadata, s)
+                for d, s in zip(decided, fresh, strict=True)
+                if not any(r.code is ReasonCode.ALREADY_KEPT for r in d.reasons)
+            ]
+            return logged
+
+        decided = self.pipeline.run(
+            fresh, state, record.policy, record.policy_version, dry_run=dry_run, score_all=score_all, log=log
+        )
+        return decided, replays, logged
 
     def _replays(
         self, collection: str, samples: Sequence[Sample], state: CollectionState, policy_version: int
@@ -393,33 +405,49 @@ class Curator:
                 f"decision {decision_id} was logged without its sample (before reviews existed); "
                 "send the sample again instead"
             )
-        collection = self._record(current.collection)
-        state = self._state(collection)
         review = Review(action, reviewer, datetime.now(UTC), note)
-
-        def admit(record: DecisionRecord) -> None:
-            if action is ReviewAction.APPROVE and record.sample is not None:
-                if state.kept_digest(record.sample.id) is not None:
-                    raise FailedPrecondition(
-                        f"collection {record.collection!r} already keeps a sample with id"
-                        f" {record.sample.id!r} (kept or approved earlier), so approving decision"
-                        f" {decision_id} would keep the id twice; reject it instead"
-                    )
-                item = Item.build(record.sample, 0, state.policy.dedup_key)
-                item.scores = dict(record.decision.scores)
-                state.admit([item])
-
-        # No Filter of this collection commits between the claim and the admission, and none of this id
-        # is being decided meanwhile.
-        with self._claims.hold(current.collection, [current.decision.sample_id]), state.lock:
-            admitted_before = state.kept_count
-            try:
-                reviewed = self.store.record_review(decision_id, review, admit)
-            except BaseException:
-                if state.kept_count != admitted_before:  # admitted, then the review's commit failed
-                    self._discard(state)
-                raise
+        # No request of this process decides this id meanwhile; the store's commit condition keeps other
+        # processes' admissions apart (a lost race catches up and tries again).
+        with self._claims.hold(current.collection, [current.decision.sample_id]):
+            for attempt in range(POLICY_ATTEMPTS):
+                collection = self._record(current.collection, fresh=attempt > 0)
+                try:
+                    reviewed = self._review(collection, decision_id, review)
+                except LostRace:  # admitted or re-policied elsewhere meanwhile (caught up): try again
+                    continue
+                break
+            else:
+                raise Unavailable(f"collection {current.collection!r} keeps changing under the review; retry")
         metrics.observe_review(reviewed.collection, str(action))
+        return reviewed
+
+    def _review(self, collection: CollectionRecord, decision_id: int, review: Review) -> DecisionRecord:
+        """Record a review; an approval admits the sample in the review's own transaction."""
+        state = self._state(collection)
+        staged: list[Batch] = []
+
+        def admission(record: DecisionRecord) -> tuple[int, int, Admission] | None:
+            if review.action is not ReviewAction.APPROVE or record.sample is None:
+                return None
+            if state.kept_digest(record.sample.id) is not None:
+                raise FailedPrecondition(
+                    f"collection {record.collection!r} already keeps a sample with id"
+                    f" {record.sample.id!r} (kept or approved earlier), so approving decision"
+                    f" {decision_id} would keep the id twice; reject it instead"
+                )
+            item = Item.build(record.sample, 0, state.policy.dedup_key)
+            item.scores = dict(record.decision.scores)
+            staged[:] = [state.stage([item])]
+            return state.seq, collection.policy_version, Admission(1, staged[0].encode())
+
+        with state.lock:
+            try:
+                reviewed = self.store.record_review(decision_id, review, admission)
+            except LostRace:
+                state.catch_up()
+                raise
+            if staged:
+                state.applied(staged[0], cache=True)
         return reviewed
 
     def stats(self, query: StatsQuery) -> Stats:
@@ -488,14 +516,30 @@ class Curator:
             raise failed[0]
 
 
-class _LoggedKept(KeptRecord):
-    """What a collection kept, as its decision log says: the system of record for its indexes."""
+class _StoreRecord(AdmissionRecord):
+    """One collection's admissions in the store: the system of record its state follows."""
 
     def __init__(self, store: Store, collection: str) -> None:
         self.store = store
         self.collection = collection
 
-    def ids(self) -> list[str]:
+    def seq(self) -> int:
+        return self.store.admitted_seq(self.collection)
+
+    def since(self, seq: int) -> list[tuple[int, bytes]]:
+        return self.store.admissions_since(self.collection, seq)
+
+    def commit(
+        self, seen: int, policy_version: int, admission: Admission | None, decisions: Sequence[LoggedDecision]
+    ) -> int:
+        return self.store.commit(
+            self.collection, seen, policy_version, admission, decisions, datetime.now(UTC)
+        )
+
+    def exclusive(self) -> AbstractContextManager[None]:
+        return self.store.exclusive(self.collection)
+
+    def kept_ids(self) -> list[str]:
         return self.store.kept_ids(self.collection)
 
     def content(self, ids: Sequence[str]) -> dict[str, Sample]:

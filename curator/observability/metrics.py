@@ -68,6 +68,11 @@ REASONS = Counter(
     ["collection", "reason", "check", "verdict"],
     registry=REGISTRY,
 )
+LOST_RACES = Counter(
+    "curator_commit_lost_races",
+    "Commits refused because another process admitted to the collection first (then caught up and retried).",
+    registry=REGISTRY,
+)
 REVIEWS = Counter(
     "curator_reviews",
     "Human reviews of REVIEW decisions, by collection and action (approve / reject).",

@@ -6,16 +6,20 @@ if a sample's match later turns out not to be kept, the request is re-run
 from that sample on (features are memoised, so this is cheap and rare).
 
 Across requests, evaluation runs without the collection lock and commits only
-if nothing was admitted in the meantime (``CollectionState.version``);
-otherwise it re-evaluates, and after a few lost races it evaluates and
-commits under the lock. Two near-identical samples arriving at once in
-different requests therefore end with exactly one kept.
+if nothing was admitted in the meantime: by this process's other requests
+(``CollectionState.version``), or by other processes sharing the store (the
+store's commit is conditional on the admission number this process had seen,
+``LostRace`` otherwise). A lost race brings the state up to date and decides
+again; after a few, it decides and commits while no other thread or process can
+commit to the collection. Two near-identical samples arriving at once in
+different requests, or at different replicas, therefore end with exactly one
+kept.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from curator.checks.base import Check, CheckContext, IndexedCheck, Item
@@ -25,6 +29,7 @@ from curator.domain.reasons import ReasonCode
 from curator.domain.sample import Sample
 from curator.observability import metrics
 from curator.state.collection import CollectionState
+from curator.state.store import LoggedDecision, LostRace
 
 OPTIMISTIC_ATTEMPTS = 3
 
@@ -49,29 +54,43 @@ class Pipeline:
         *,
         dry_run: bool = False,
         score_all: bool = False,
+        log: Callable[[list[Decision]], Sequence[LoggedDecision]] = lambda decisions: (),
     ) -> list[Decision]:
-        """Decide every sample; unless ``dry_run``, admit the kept ones durably before returning.
+        """Decide every sample; unless ``dry_run``, commit the kept ones and ``log(decisions)`` durably, in
+        one step, before returning.
 
         A sample the collection already kept under the same id and content (a client's retry) gets KEEP
         again with an ALREADY_KEPT flag and is not evaluated or admitted a second time; one whose id the
         collection already kept with other content gets DROP with ID_CONFLICT (ids name one kept sample).
+        Raises LostRace when the collection's policy changed meanwhile (decide again under the new one).
         """
         items = [Item.build(s, i, policy.dedup_key) for i, s in enumerate(samples)]
         for _ in range(OPTIMISTIC_ATTEMPTS):
             seen = state.version
             known, outcome = self._decide(items, state, policy, policy_version, score_all)
+            decisions = _in_order(items, known, outcome.decisions)
             if dry_run:
-                return _in_order(items, known, outcome.decisions)
+                return decisions
             self._prepare_for_admission(outcome.kept, policy)
             with state.lock:
-                if state.version == seen:  # nothing admitted meanwhile: what we compared with is current
-                    state.admit(outcome.kept)
-                    return _in_order(items, known, outcome.decisions)
-        with state.lock:
+                if state.version != seen:  # another request of this process admitted meanwhile
+                    continue
+                try:
+                    state.commit(outcome.kept, log(decisions), policy_version)
+                    return decisions
+                except LostRace as race:  # another process admitted meanwhile: see what, decide again
+                    if race.policy_version != policy_version:
+                        raise
+                    metrics.LOST_RACES.inc()
+                    state.catch_up()
+        # Lost too often: decide and commit while no other thread or process commits to the collection.
+        with state.exclusive(), state.lock:
+            state.catch_up()
             known, outcome = self._decide(items, state, policy, policy_version, score_all)
+            decisions = _in_order(items, known, outcome.decisions)
             self._prepare_for_admission(outcome.kept, policy)
-            state.admit(outcome.kept)
-            return _in_order(items, known, outcome.decisions)
+            state.commit(outcome.kept, log(decisions), policy_version)
+            return decisions
 
     def _decide(
         self, items: list[Item], state: CollectionState, policy: Policy, version: int, score_all: bool

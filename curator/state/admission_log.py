@@ -101,13 +101,18 @@ def merge_batches(batches: list[Batch]) -> Batch:
     return Batch(ids, columns, metadata)
 
 
-def _read_frames(path: Path) -> tuple[list[Batch], int]:
-    """Batches from a file and the offset just past the last intact frame."""
+def decode_frame(frame: bytes) -> Batch:
+    """One batch from a whole frame (as :meth:`Batch.encode` makes it), checked; ValueError if damaged."""
+    batches, good = _frames(frame)
+    if len(batches) != 1 or good != len(frame):
+        raise ValueError("not one intact admission frame")
+    return batches[0]
+
+
+def _frames(data: bytes) -> tuple[list[Batch], int]:
+    """The intact frames at the start of ``data`` and the offset just past the last of them."""
     batches: list[Batch] = []
     good = 0
-    if not path.exists():
-        return batches, good
-    data = path.read_bytes()
     while good + _FRAME.size <= len(data):
         magic, length, crc = _FRAME.unpack_from(data, good)
         start = good + _FRAME.size
@@ -117,6 +122,13 @@ def _read_frames(path: Path) -> tuple[list[Batch], int]:
         batches.append(Batch.decode(payload))
         good = start + length
     return batches, good
+
+
+def _read_frames(path: Path) -> tuple[list[Batch], int]:
+    """Batches from a file and the offset just past the last intact frame."""
+    if not path.exists():
+        return [], 0
+    return _frames(path.read_bytes())
 
 
 class AdmissionLog:

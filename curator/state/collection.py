@@ -1,10 +1,12 @@
-"""A collection's live state: its dedup indexes, rebuilt on start from the admission files and checked
-against the system of record (the decision log).
+"""A collection's live state: the ids it kept and an index per enabled check, kept in step with the
+system of record.
 
-The admission files (snapshot + log) are a cache that makes restarts fast. What the collection kept is
-what the decision log says it kept (KEEP decisions and approved reviews): on load, rows the log does
-not know are dropped and kept samples the files lack are recomputed from their logged content. So two
-processes that wrote one directory, a snapshot cut short or a torn log lose nothing acknowledged.
+The store holds every admission (the kept samples' ids, content digests and index features), committed in
+one transaction with the request's decisions and only if the committing process had seen every earlier
+admission (:meth:`CollectionState.commit`). This process's indexes are a cache of that record: loaded from
+a local image (the admission files under the data directory) and brought up to date from the store, on
+start and whenever a commit finds that another process admitted meanwhile (:meth:`CollectionState.catch_up`).
+Without a store (tests, benchmarks) the admission files are the record themselves.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -23,7 +26,8 @@ from curator.checks.base import Item, stack
 from curator.domain.policy import Policy
 from curator.domain.sample import DIGEST_BYTES, Sample
 from curator.errors import FailedPrecondition, Unavailable
-from curator.state.admission_log import AdmissionLog, Batch, merge_batches
+from curator.state.admission_log import AdmissionLog, Batch, decode_frame, merge_batches
+from curator.state.store import Admission, LoggedDecision, LostRace
 
 if TYPE_CHECKING:
     from curator.checks.base import DedupIndex, IndexedCheck
@@ -31,16 +35,36 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DIGEST_COLUMN = "row.digest"  # content digest of each kept sample: tells a resend from a reused id
+SEQ_COLUMN = "row.seq"  # the number of each kept sample's admission in the store
 # Progress of a long computation (features of samples kept before a check was enabled): (done, total).
 Progress = Callable[[int, int], None]
 _CHUNK = 256
 
 
-class KeptRecord(Protocol):
-    """What the system of record (the decision log) says a collection kept."""
+class AdmissionRecord(Protocol):
+    """The system of record of one collection's admissions, as the state sees it (the store, by config)."""
 
-    def ids(self) -> list[str]:
-        """Every kept sample id (KEEP decisions and approved reviews), once each, in the order kept."""
+    def seq(self) -> int:
+        """The number of the last admission (0 before the first)."""
+        ...
+
+    def since(self, seq: int) -> list[tuple[int, bytes]]:
+        """Admissions after ``seq``, oldest first: (last number, frame)."""
+        ...
+
+    def commit(
+        self, seen: int, policy_version: int, admission: Admission | None, decisions: Sequence[LoggedDecision]
+    ) -> int:
+        """Decisions and admission in one transaction, if nothing moved since ``seen`` (else LostRace)."""
+        ...
+
+    def exclusive(self) -> AbstractContextManager[None]:
+        """Keep other processes from committing to this collection meanwhile."""
+        ...
+
+    def kept_ids(self) -> list[str]:
+        """What the decision log says the collection kept (to import a data directory of a release that
+        kept admissions in local files only)."""
         ...
 
     def content(self, ids: Sequence[str]) -> Mapping[str, Sample]:
@@ -73,11 +97,13 @@ class AdmittedRows:
 
 class CollectionState:
     """The kept samples' ids and an index per *enabled* indexed check, plus the lock that makes
-    check-and-admit atomic. A check the policy disables costs nothing; enabling it later computes its
-    features for what the collection kept (:meth:`set_policy`).
+    check-and-commit atomic within this process. A check the policy disables costs nothing; enabling it
+    computes its features for what the collection kept (:meth:`set_policy`).
 
-    ``version`` grows with every admission; the pipeline uses it for optimistic concurrency (evaluate
-    without the lock, commit only if nothing was admitted meanwhile).
+    ``seq`` is the number of the last admission applied here; ``version`` grows with every change of the
+    indexes, and the pipeline uses it for optimistic concurrency between this process's threads (evaluate
+    without the lock, commit only if nothing changed meanwhile). Between processes the store does the same
+    with ``seq``.
     """
 
     def __init__(
@@ -87,15 +113,17 @@ class CollectionState:
         directory: Path,
         checks: Sequence[IndexedCheck],
         *,
+        record: AdmissionRecord | None = None,
+        policy_version: int = 1,
         fsync: bool = True,
         checkpoint_every: int = 1000,
-        record: KeptRecord | None = None,
         progress: Progress | None = None,
     ) -> None:
         self.name = name
         self.policy = policy
         self.lock = threading.RLock()
         self.version = 0
+        self.seq = 0
         self._checks = list(checks)
         self._indexes: dict[str, DedupIndex] = {}
         self._digests: dict[str, bytes] = {}
@@ -106,9 +134,9 @@ class CollectionState:
         self.clock: Callable[[], float] = time.time  # admission timestamps; tests move it
         self._checkpoint_every = checkpoint_every
         self._record = record
-        self._discarded = False
-        self._log = AdmissionLog(directory, fsync=fsync)
-        self._load(progress)
+        # With a store the files are a cache (a write that is lost is fetched again); without, the record.
+        self._log = AdmissionLog(directory, fsync=fsync and record is None)
+        self._load(policy_version, progress)
 
     # ---------------------------------------------------------------- loading
 
@@ -116,31 +144,17 @@ class CollectionState:
         """The indexed checks the policy runs: the only ones with an index."""
         return [c for c in self._checks if self.policy.check(c.name).enabled]
 
-    def _load(self, progress: Progress | None) -> None:
+    def _load(self, policy_version: int, progress: Progress | None) -> None:
         snapshots = self._log.load_snapshot()
         logged = list(self._log.load_log())
+        if self._record is not None:
+            snapshots, logged = self._from_record(snapshots, logged, policy_version, progress)
+        self._indexes = {c.name: c.new_index(self.policy.check(c.name).params) for c in self._enabled()}
         batches = [*snapshots, *logged]
-        enabled = self._enabled()
-        self._indexes = {c.name: c.new_index(self.policy.check(c.name).params) for c in enabled}
-        recorded = self._record.ids() if self._record is not None else None
-        in_files = [i for b in batches for i in b.ids]
-        disagree = recorded is not None and (len(in_files) != len(recorded) or set(in_files) != set(recorded))
-        missing = [c for c in enabled if any(b.ids and not _features(b, c.name) for b in batches)]
-        no_digest = any(b.ids and DIGEST_COLUMN not in b.columns for b in batches)
-        if disagree or missing or no_digest:
-            if disagree:
-                assert recorded is not None
-                log.warning(
-                    "collection %s: the admission files hold %d kept samples and the decision log %d "
-                    "(%d in common); rebuilding from the decision log",
-                    self.name,
-                    len(in_files),
-                    len(recorded),
-                    len(set(in_files) & set(recorded)),
-                )
-            snapshots = [self._rebuild(batches, recorded, missing, progress)]
-            logged = []
-            self._log.checkpoint(snapshots)  # once: the next start finds every column and every row
+        missing = [c for c in self._enabled() if any(b.ids and not _features(b, c.name) for b in batches)]
+        if missing or any(b.ids and DIGEST_COLUMN not in b.columns for b in batches):
+            snapshots, logged = [self._rebuild(batches, None, missing, progress)], []
+            self._log.checkpoint(snapshots)  # once: the next start finds every column
         for snapshot in snapshots:
             # Indexes that kept an image of themselves at the snapshot (HNSW graphs) skip re-adding it.
             restored = {
@@ -151,6 +165,73 @@ class CollectionState:
             self._apply(snapshot, skip=restored)
         for batch in logged:
             self._apply(batch)
+        self.seq = self._kept if self._record is None else self.seq
+
+    def _from_record(
+        self, snapshots: list[Batch], logged: list[Batch], policy_version: int, progress: Progress | None
+    ) -> tuple[list[Batch], list[Batch]]:
+        """The local image brought in line with the store: kept if it is a prefix of the store's
+        admissions, then completed with what came after; a data directory of a release that kept
+        admissions only in local files is imported into the store once."""
+        assert self._record is not None
+        cached = [*snapshots, *logged]
+        stored = self._record.seq()
+        rows = [i for b in cached for i in b.ids]
+        if stored == 0:
+            kept = self._record.kept_ids()
+            if not kept:
+                if rows:
+                    self._log.checkpoint([])  # a cache of nothing the store holds
+                return [], []
+            return [self._import(cached, kept, policy_version, progress)], []
+        numbers = np.concatenate([b.columns[SEQ_COLUMN] for b in cached if b.ids]) if rows else np.empty(0)
+        is_prefix = all(SEQ_COLUMN in b.columns for b in cached if b.ids) and bool(
+            np.array_equal(numbers, np.arange(1, len(numbers) + 1))
+        )
+        if not is_prefix or len(numbers) > stored:
+            log.warning(
+                "collection %s: the local image does not match the store (%d rows, store at admission %d);"
+                " loading the collection from the store",
+                self.name,
+                len(rows),
+                stored,
+            )
+            snapshots, logged = [], []
+            self._log.checkpoint([])
+        self.seq = len(numbers) if snapshots or logged else 0
+        fresh = [decode_frame(frame) for _, frame in self._record.since(self.seq)]
+        for batch in fresh:
+            self._cache(batch)
+        if fresh:
+            self.seq = int(fresh[-1].columns[SEQ_COLUMN][-1])
+        return snapshots, [*logged, *fresh]
+
+    def _import(
+        self, cached: list[Batch], kept: list[str], policy_version: int, progress: Progress | None
+    ) -> Batch:
+        """The local admission files of an earlier release, checked against its decision log, as the
+        store's first admission."""
+        assert self._record is not None
+        log.warning(
+            "collection %s: importing %d kept samples from the local admission files into the store",
+            self.name,
+            len(kept),
+        )
+        missing = [c for c in self._enabled() if any(b.ids and not _features(b, c.name) for b in cached)]
+        batch = self._rebuild(cached, kept, missing, progress)
+        batch.columns[SEQ_COLUMN] = np.arange(1, len(batch.ids) + 1, dtype=np.int64)
+        try:
+            self.seq = self._record.commit(0, policy_version, Admission(len(batch.ids), batch.encode()), [])
+        except LostRace:  # another process imported it first: take the store's
+            self._log.checkpoint([])
+            self.seq = 0
+            fresh = [decode_frame(frame) for _, frame in self._record.since(0)]
+            for b in fresh:
+                self._cache(b)
+            self.seq = self._record.seq()
+            return merge_batches(fresh)
+        self._log.checkpoint([batch])
+        return batch
 
     def _rebuild(
         self,
@@ -190,7 +271,7 @@ class CollectionState:
         extra: dict[str, dict[str, np.ndarray]] = {}  # features of the new rows, per check
         for key, column in kept.columns.items():
             check, feature = key.split(".", 1)
-            if check in recompute or key == DIGEST_COLUMN:
+            if check in recompute or key == DIGEST_COLUMN or (absent and key == SEQ_COLUMN):
                 continue
             if not absent:
                 columns[key] = column
@@ -288,29 +369,81 @@ class CollectionState:
     def kept_count(self) -> int:
         return self._kept
 
-    # ---------------------------------------------------------------- admitting
+    # ---------------------------------------------------------------- committing
 
-    def admit(self, items: Sequence[Item]) -> None:
-        """Make kept samples durable, then visible. Call with ``lock`` held."""
-        if not items:
-            return
-        if self._discarded:
-            raise Unavailable(f"collection {self.name!r} is being reloaded from its decision log; retry")
+    def stage(self, items: Sequence[Item]) -> Batch:
+        """The admission of kept samples, numbered after the last one applied here. Call with ``lock``."""
         columns = {}
         for check in self._enabled():
             check.prepare(items, self.policy.check(check.name))
             for feature, column in stack(items, check.name).items():
                 columns[f"{check.name}.{feature}"] = column
         columns[DIGEST_COLUMN] = _digests([it.sample for it in items])
+        columns[SEQ_COLUMN] = np.arange(self.seq + 1, self.seq + len(items) + 1, dtype=np.int64)
         columns["row.admitted_at"] = np.full(len(items), self.clock(), dtype=np.float64)
         diversity = [it.scores.get("diversity", np.nan) for it in items]
         columns["row.diversity"] = np.array(diversity, dtype=np.float32)
-        batch = Batch([it.sample.id for it in items], columns, [dict(it.sample.metadata) for it in items])
-        self._log.append(batch)
+        return Batch([it.sample.id for it in items], columns, [dict(it.sample.metadata) for it in items])
+
+    def commit(
+        self, items: Sequence[Item], decisions: Sequence[LoggedDecision] = (), policy_version: int = 1
+    ) -> None:
+        """Make the kept samples and the request's decisions durable in one step, then the samples visible.
+        Raises LostRace when another process admitted (or changed the policy) since this one last looked:
+        nothing was written; :meth:`catch_up` and decide again. Call with ``lock`` held."""
+        batch = self.stage(items) if items else None
+        if self._record is None:  # the files are the record
+            if batch is not None:
+                self._log.append(batch)
+                self.applied(batch)
+            return
+        admission = Admission(len(items), batch.encode()) if batch is not None else None
+        seq = self._record.commit(self.seq, policy_version, admission, decisions)
+        if batch is not None:
+            self.applied(batch, cache=True)
+        self.seq = seq
+
+    def admit(self, items: Sequence[Item]) -> None:
+        """Commit kept samples with no decisions to log (tests, benchmarks). Call with ``lock`` held."""
+        self.commit(items)
+
+    def applied(self, batch: Batch, cache: bool = False) -> None:
+        """Make a committed admission visible here (and, with a store, cache it in the local image)."""
+        if cache:
+            self._cache(batch)
         self._apply(batch)
+        self.seq = int(batch.columns[SEQ_COLUMN][-1])
         self.version += 1
         if self._log.frames_since_snapshot >= self._checkpoint_every:
             self._checkpoint()
+
+    def catch_up(self) -> int:
+        """Apply what other processes admitted since this one last looked; returns how many samples."""
+        if self._record is None:
+            return 0
+        with self.lock:
+            added = 0
+            for _, frame in self._record.since(self.seq):
+                batch = decode_frame(frame)
+                missing = [c for c in self._enabled() if not _features(batch, c.name)]
+                if missing:  # admitted while a check this policy enables was off there
+                    seq = batch.columns[SEQ_COLUMN]
+                    batch = self._rebuild([batch], None, missing, None)
+                    batch.columns[SEQ_COLUMN] = seq
+                self.applied(batch, cache=True)
+                added += len(batch.ids)
+            return added
+
+    def exclusive(self) -> AbstractContextManager[None]:
+        """No other process commits to this collection meanwhile (for a process that keeps losing)."""
+        return self._record.exclusive() if self._record is not None else nullcontext()
+
+    def _cache(self, batch: Batch) -> None:
+        """Append to the local image; losing it costs a fetch from the store at the next start."""
+        try:
+            self._log.append(batch)
+        except Unavailable as err:
+            log.warning("collection %s: the local image fell behind (%s); the store has it", self.name, err)
 
     def _apply(self, batch: Batch, skip: set[str] | frozenset[str] = frozenset()) -> None:
         if not batch.ids:
@@ -341,18 +474,8 @@ class CollectionState:
 
     def close(self) -> None:
         with self.lock:
-            if self._discarded:
-                return
             if self._log.frames_since_snapshot:
                 self._checkpoint()
-            self._log.close()
-
-    def discard(self) -> None:
-        """Stop using this state: its memory holds admissions the decision log never recorded (the log
-        write failed after them). Later admissions here fail (retryable); the next load of the collection
-        checks the files against the log and leaves those admissions out."""
-        with self.lock:
-            self._discarded = True
             self._log.close()
 
 

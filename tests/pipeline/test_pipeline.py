@@ -15,6 +15,7 @@ from curator.domain.sample import ContentShape, Sample
 from curator.pipeline import Pipeline
 from curator.state.collection import CollectionState
 from tests.support.fake_encoder import FakeEncoder, checks_with
+from tests.support.records import MemoryRecord
 
 TEXT = (
     "Write a haiku about autumn leaves falling slowly in the quiet evening light while the river "
@@ -86,19 +87,6 @@ def test_dry_run_still_matches_within_the_request(setup) -> None:
     assert state.kept_count == 0
 
 
-class _Record:
-    """What a decision log would say the collection kept: here, everything the test admitted."""
-
-    def __init__(self, samples: Sequence[Sample]) -> None:
-        self.samples = {s.id: s for s in samples}
-
-    def ids(self) -> list[str]:
-        return list(self.samples)
-
-    def content(self, ids: Sequence[str]) -> dict[str, Sample]:
-        return {i: self.samples[i] for i in ids if i in self.samples}
-
-
 def test_a_disabled_check_costs_nothing_and_enabling_it_indexes_what_was_kept(tmp_path: Path) -> None:
     """The defect: every index learned every kept sample, so the model ran for a dedup-only policy."""
     encoder = FakeEncoder()
@@ -106,19 +94,20 @@ def test_a_disabled_check_costs_nothing_and_enabling_it_indexes_what_was_kept(tm
     disabled = {"near_duplicate": {"enabled": False}, "semantic": {"enabled": False}}
     policy = resolve_policy(Policy.model_validate({"checks": disabled}), checks)
     kept = [text("1", TEXT), text("2", "Something else entirely: a recipe for bread with flour and yeast.")]
-    record = _Record([])
+    record = MemoryRecord()
     state = CollectionState(
         "t", policy, tmp_path, [c for c in checks if isinstance(c, IndexedCheck)], record=record
     )
     pipeline = Pipeline(checks)
     pipeline.run(kept, state, policy, 1)
     (d,) = pipeline.run([text("3", TEXT + " Really.")], state, policy, 1)
-    record.samples.update({s.id: s for s in [*kept, text("3", TEXT + " Really.")]})  # as logged
+    record.keep([*kept, text("3", TEXT + " Really.")])  # what the decision log would hold
     assert d.verdict is Verdict.KEEP and "near_duplicate" not in d.scores
     assert encoder.calls == []  # the embedding model never ran
     assert not state.has_index("near_duplicate") and not state.has_index("semantic")
 
     enabled = resolve_policy(Policy(), checks)
+    record.policy_version = 2  # the store's UpdatePolicy
     progress: list[tuple[int, int]] = []
     state.set_policy(enabled, progress=lambda done, total: progress.append((done, total)))
     assert len(state.index("near_duplicate")) == len(state.index("semantic")) == 3
@@ -131,7 +120,12 @@ def test_a_disabled_check_costs_nothing_and_enabling_it_indexes_what_was_kept(tm
     again = FakeEncoder()
     checks2 = checks_with(again)
     restarted = CollectionState(
-        "t", enabled, tmp_path, [c for c in checks2 if isinstance(c, IndexedCheck)], record=record
+        "t",
+        enabled,
+        tmp_path,
+        [c for c in checks2 if isinstance(c, IndexedCheck)],
+        record=record,
+        policy_version=2,
     )
     assert len(restarted.index("semantic")) == 3 and again.calls == []
     restarted.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pytest
@@ -63,12 +64,25 @@ def test_a_check_new_to_a_collection_indexes_what_it_kept_before(tmp_path: Path)
 
 
 class _NoContent:
-    """A decision log that knows what was kept but lost its content (logs from before 0.2)."""
+    """A store of an earlier release (no admissions in it) whose decision log knows what was kept but lost
+    its content (logs from before 0.2)."""
 
     def __init__(self, ids: list[str]) -> None:
         self._ids = ids
 
-    def ids(self) -> list[str]:
+    def seq(self) -> int:
+        return 0
+
+    def since(self, seq: int) -> list[tuple[int, bytes]]:
+        return []
+
+    def commit(self, *args: object) -> int:
+        raise AssertionError("nothing can be imported without content")
+
+    def exclusive(self) -> contextlib.nullcontext[None]:
+        return contextlib.nullcontext()
+
+    def kept_ids(self) -> list[str]:
         return self._ids
 
     def content(self, ids: object) -> dict:

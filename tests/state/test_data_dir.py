@@ -6,11 +6,11 @@ into the same snapshot files; a snapshot ended up 0 bytes and every kept sample 
 
 from __future__ import annotations
 
-import errno
 import os
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event
 
 from curator.domain.decision import Verdict
 from curator.domain.reasons import ReasonCode
@@ -18,12 +18,14 @@ from curator.errors import FailedPrecondition, Unavailable
 from curator.service import Curator
 from curator.settings import Settings
 from curator.state import ownership
+from curator.state.admission_log import AdmissionLog
 from curator.state.ownership import DataDirBusy
 from curator.state.store import StatsQuery
 from tests.support.reviews import BASE, OTHER, sample
 
 THIRD = "A sonnet has fourteen lines, usually in iambic pentameter, with a turn of thought near the end."
 POLICY = {"checks": {"semantic": {"enabled": False}}}
+BIG = " ".join(f"token{i}" for i in range(6000))  # more than the pages a full database has left
 
 
 def _curator(data: Path) -> Curator:
@@ -103,35 +105,60 @@ def test_a_damaged_snapshot_is_rebuilt_from_the_decision_log(tmp_path: Path, dam
     assert verdicts == [("a", ["ALREADY_KEPT"]), ("b2", ["EXACT_DUPLICATE"]), ("n", [])]
 
 
-def test_a_failed_append_fails_the_request_and_keeps_the_log_intact(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The defect: a disk that filled mid-append left a torn frame, later appends went behind it, and the
-    next start cut the log there, losing acknowledged KEEPs."""
+def test_a_full_store_fails_the_request_retryably_and_loses_nothing(tmp_path: Path) -> None:
+    """The defect: a disk that filled mid-append left a torn admission record, and acknowledged KEEPs were
+    lost at the next start. Now the store holds admissions and decisions in one transaction: a full disk
+    fails the request (UNAVAILABLE) with nothing written, and the retry succeeds once there is room."""
     data = tmp_path / "data"
     curator = _curator(data)
     curator.create_collection("c")
     curator.filter("c", [sample("a", BASE)])
-    real_fsync = os.fsync
-    failing = {"left": 1}
+    engine = curator.store.engine  # type: ignore[attr-defined]
+    with engine.connect() as conn:
+        pages = conn.exec_driver_sql("PRAGMA page_count").scalar()
+    room = {"pages": pages}
 
-    def full_disk(fd: int) -> None:
-        if failing["left"]:
-            failing["left"] -= 1
-            raise OSError(errno.ENOSPC, "No space left on device")
-        real_fsync(fd)
+    def limit(dbapi_connection: object, _record: object) -> None:  # SQLite's own "database or disk is full"
+        dbapi_connection.execute(f"PRAGMA max_page_count = {room['pages']}")  # type: ignore[attr-defined]
 
-    monkeypatch.setattr(os, "fsync", full_disk)
-    with pytest.raises(Unavailable, match="No space left"):
-        curator.filter("c", [sample("b", OTHER)])
-    monkeypatch.setattr(os, "fsync", real_fsync)
-    [retry] = curator.filter("c", [sample("b", OTHER)])  # the client's retry
+    event.listen(engine, "connect", limit)
+    engine.dispose()
+    with pytest.raises(Unavailable, match="full"):
+        curator.filter("c", [sample("b", BIG)])
+    room["pages"] = 1_000_000
+    engine.dispose()
+    [retry] = curator.filter("c", [sample("b", BIG)])  # the client's retry
     assert retry.verdict is Verdict.KEEP and not retry.reasons
     [third] = curator.filter("c", [sample("t", THIRD)])
     assert third.verdict is Verdict.KEEP
+    assert curator.stats(StatsQuery(collection="c")).totals.keep == 3
     curator.close()
-    again = _resend_verdicts(data, [sample("a", BASE), sample("b", OTHER), sample("t", THIRD)])
+    again = _resend_verdicts(data, [sample("a", BASE), sample("b", BIG), sample("t", THIRD)])
     assert [codes for _, codes in again] == [[str(ReasonCode.ALREADY_KEPT)]] * 3
+
+
+def test_a_local_image_that_cannot_be_written_costs_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The admission files are a cache of the store: when they cannot be written the request still
+    succeeds, and the next start fetches what they missed from the store."""
+    data = tmp_path / "data"
+    curator = _curator(data)
+    curator.create_collection("c")
+    curator.filter("c", [sample("a", BASE)])
+
+    def full(self: AdmissionLog, batch: object) -> None:
+        raise Unavailable("could not write the admission log: No space left on device")
+
+    monkeypatch.setattr(AdmissionLog, "append", full)
+    [kept] = curator.filter("c", [sample("b", OTHER)])
+    assert kept.verdict is Verdict.KEEP
+    monkeypatch.undo()
+    curator.close()
+    assert _resend_verdicts(data, [sample("a", BASE), sample("b", OTHER)]) == [
+        ("a", ["ALREADY_KEPT"]),
+        ("b", ["ALREADY_KEPT"]),
+    ]
 
 
 def test_the_lock_names_the_owner_even_while_a_server_warms_up(tmp_path: Path) -> None:
@@ -144,23 +171,24 @@ def test_the_lock_names_the_owner_even_while_a_server_warms_up(tmp_path: Path) -
     ownership.DataDirOwnership(tmp_path).release()
 
 
-def test_admissions_whose_log_write_failed_are_forgotten_so_the_retry_is_logged(
+def test_a_request_whose_commit_failed_admits_nothing_so_the_retry_is_logged(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Admitted, then the decision log refused the batch: the client saw an error, so the sample must not
-    stay kept (a retry would get ALREADY_KEPT, which is not logged, leaving a permanent gap)."""
+    """The defect: samples were admitted, then the decision log refused the batch; the retry got
+    ALREADY_KEPT, which is not logged, so the gap was permanent. Admissions and decisions now commit in one
+    transaction: when it fails, nothing is kept and the retry is decided afresh, and logged."""
     data = tmp_path / "data"
     curator = _curator(data)
     curator.create_collection("c")
-    real = curator.store.record_decisions
+    real = curator.store.commit
 
-    def refuse(*args: object, **kwargs: object) -> None:
+    def refuse(*args: object, **kwargs: object) -> int:
         raise Unavailable("the decision store is unavailable: connection refused")
 
-    monkeypatch.setattr(curator.store, "record_decisions", refuse)
+    monkeypatch.setattr(curator.store, "commit", refuse)
     with pytest.raises(Unavailable):
         curator.filter("c", [sample("a", BASE)])
-    monkeypatch.setattr(curator.store, "record_decisions", real)
+    monkeypatch.setattr(curator.store, "commit", real)
     [retry] = curator.filter("c", [sample("a", BASE)])
     assert retry.verdict is Verdict.KEEP and not retry.reasons  # decided afresh, and logged this time
     stats = curator.stats(StatsQuery(collection="c"))
