@@ -283,6 +283,7 @@ class Curator:
         """Decisions for what the log cannot answer already, committed (unless ``dry_run``) with what they
         admit; the replayed decisions by id; and what was logged."""
         state = self._state(record)
+        state.catch_up(if_behind=True)  # judge against what other replicas kept, not only at commit time
         replays = {} if dry_run else self._replays(record.name, samples, state, record.policy_version)
         fresh = [s for s in samples if s.id not in replays]
         logged: list[LoggedDecision] = []
@@ -461,6 +462,7 @@ class Curator:
         stats = self.store.stats(query)
         if query.collection:
             state = self._state(self._record(query.collection))
+            state.catch_up(if_behind=True)
             monitor = self.settings.monitor.params()
             stats.diversity = diversity_windows(
                 state, query.bucket_seconds, query.group_by, query.start, query.end, monitor
@@ -487,6 +489,14 @@ class Curator:
 
     def pending_reviews(self) -> dict[str, int]:
         return self.store.review_counts(ReviewState.PENDING)
+
+    def store_reachable(self) -> bool:
+        """Whether the store answers now (health reports NOT_SERVING while it does not)."""
+        try:
+            self.store.ping()
+        except Unavailable:
+            return False
+        return True
 
     def warm_up(self) -> None:
         """Load every check's models (the embedding model takes seconds)."""

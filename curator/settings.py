@@ -44,6 +44,9 @@ class ServerSettings(_Section):
         default=30.0, ge=0, description="in-flight requests get this long on SIGTERM"
     )
     max_message_mb: int = Field(default=128, ge=1, description="largest request accepted, in MiB")
+    store_check_seconds: float = Field(
+        default=2.0, gt=0, description="how often health asks the store whether it answers"
+    )
 
 
 class StoreSettings(_Section):

@@ -114,6 +114,7 @@ class RunningServer:
     loop: EventLoopThread = field(repr=False)
     workers: ThreadPoolExecutor = field(repr=False)  # server.max_workers threads doing curator work
     http: HttpServer | None = None
+    stopping: threading.Event = field(default_factory=threading.Event, repr=False)
     _stopped: bool = field(default=False, init=False, repr=False)
 
     @property
@@ -125,6 +126,7 @@ class RunningServer:
         if self._stopped:
             return
         self._stopped = True
+        self.stopping.set()
         self.health.enter_graceful_shutdown()
         if self.http is not None:
             self.http.stop()
@@ -276,10 +278,9 @@ def start(settings: Settings, curator: Curator | None = None) -> RunningServer:
             failed.append(err)
             ready.set()
             return
-        for name in ("", SERVICE_NAME):
-            health.set(name, health_pb2.HealthCheckResponse.SERVING)
         ready.set()
         log.info("curator ready")
+        _watch_store(curator, health, running.stopping, settings.server.store_check_seconds)
 
     http = None
     if settings.http.enabled:
@@ -292,6 +293,9 @@ def start(settings: Settings, curator: Curator | None = None) -> RunningServer:
             if owned:
                 curator.close()
             raise
+    running = RunningServer(
+        server, curator, health, port, settings.server.grace_seconds, ready, failed, loop, workers, http
+    )
     threading.Thread(target=_warm_up, name="curator-warm-up", daemon=True).start()
     log.info(
         "curator serving on %s:%d%s (data in %s)",
@@ -300,18 +304,28 @@ def start(settings: Settings, curator: Curator | None = None) -> RunningServer:
         " with TLS" if settings.tls.enabled else "",
         settings.data_dir,
     )
-    return RunningServer(
-        server,
-        curator,
-        health,
-        port,
-        settings.server.grace_seconds,
-        ready,
-        failed,
-        loop,
-        workers,
-        http,
-    )
+    return running
+
+
+def _watch_store(curator: Curator, health: Health, stopping: threading.Event, every: float) -> None:
+    """Health follows the store: NOT_SERVING while it cannot be reached (requests would get UNAVAILABLE),
+    SERVING again once it answers, so that a load balancer sends the work to replicas that can do it."""
+    serving: bool | None = None
+    while True:
+        reachable = curator.store_reachable()
+        if reachable != serving:
+            status = (
+                health_pb2.HealthCheckResponse.SERVING
+                if reachable
+                else health_pb2.HealthCheckResponse.NOT_SERVING
+            )
+            for name in ("", SERVICE_NAME):
+                health.set(name, status)
+            if serving is not None:
+                log.warning("the store is %s", "reachable again" if reachable else "unreachable: NOT_SERVING")
+            serving = reachable
+        if stopping.wait(every):
+            return
 
 
 def serve(settings: Settings) -> None:

@@ -417,9 +417,12 @@ class CollectionState:
         if self._log.frames_since_snapshot >= self._checkpoint_every:
             self._checkpoint()
 
-    def catch_up(self) -> int:
-        """Apply what other processes admitted since this one last looked; returns how many samples."""
+    def catch_up(self, if_behind: bool = False) -> int:
+        """Apply what other processes admitted since this one last looked; returns how many samples.
+        ``if_behind``: first ask the store's admission number (one cheap query) and stop if it is ours."""
         if self._record is None:
+            return 0
+        if if_behind and self._record.seq() == self.seq:
             return 0
         with self.lock:
             added = 0

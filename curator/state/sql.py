@@ -217,6 +217,10 @@ class SqlStore(Store):
         except DBAPIError as err:
             if err.connection_invalidated:
                 raise Unavailable(f"the decision store ({self._where}) dropped the connection") from err
+            if _retryable(err):
+                raise Unavailable(
+                    f"the decision store ({self._where}) cannot take the write now: {_first_line(err)}"
+                ) from err
             raise
 
     @contextmanager
@@ -582,6 +586,10 @@ class SqlStore(Store):
         ]
         return out
 
+    def ping(self) -> None:
+        with self._begin() as conn:
+            conn.execute(select(literal(1)))
+
     def close(self) -> None:
         self._engine.dispose()
 
@@ -920,6 +928,16 @@ def _reason_json(reason: Reason) -> dict[str, Any]:
         "action": str(reason.action),
         "matched_id": reason.matched_id,
     }
+
+
+# PostgreSQL error classes that say "not now" rather than "never": a connection lost, a database shut
+# down or read-only, disk full or out of memory, a serialisation failure or deadlock (retry the request).
+_RETRYABLE_SQLSTATE = ("08", "25006", "53", "57P", "40001", "40P01")
+
+
+def _retryable(err: DBAPIError) -> bool:
+    state = getattr(err.orig, "sqlstate", None) or getattr(err.orig, "pgcode", None)
+    return isinstance(state, str) and state.startswith(_RETRYABLE_SQLSTATE)
 
 
 def _first_line(err: DBAPIError) -> str:

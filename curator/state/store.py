@@ -244,4 +244,8 @@ class Store(ABC):
         """Decisions per (subject, label) of one annotation kind, by verdict, in the query's window."""
 
     @abstractmethod
+    def ping(self) -> None:
+        """Raise Unavailable unless the store answers a trivial query now."""
+
+    @abstractmethod
     def close(self) -> None: ...

@@ -66,6 +66,7 @@ class PostgresServer:
     base_dir: Path
     port: int
     run_as: str | None
+    options: str = ""
     _stopped: bool = field(default=False, repr=False)
 
     @property
@@ -92,6 +93,25 @@ class PostgresServer:
         finally:
             engine.dispose()
         return self.url(name)
+
+    def pause(self) -> None:
+        """Shut the server down, keeping its files (an outage); :meth:`resume` starts it again."""
+        _run(self, "pg_ctl", "-D", str(self.data_dir), "-m", "fast", "-w", "stop")
+
+    def resume(self) -> None:
+        """Start the server again on the same port, after :meth:`pause`."""
+        _run(
+            self,
+            "pg_ctl",
+            "-D",
+            str(self.data_dir),
+            "-l",
+            str(self.log_file),
+            "-o",
+            self.options,
+            "-w",
+            "start",
+        )
 
     def stop(self) -> None:
         if self._stopped:
@@ -167,6 +187,7 @@ def start_postgres(bindir: Path | None = None, attempts: int = 3) -> PostgresSer
                 check=False,
             )
             if proc.returncode == 0:
+                server.options = options
                 return server
             last_error = proc.stdout + proc.stderr + _tail(server.log_file)
         raise RuntimeError(f"could not start PostgreSQL after {attempts} attempts:\n{last_error}")
