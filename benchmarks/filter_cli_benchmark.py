@@ -44,9 +44,9 @@ ONLY_DEDUP = {
 }
 
 
-def build_input(path: Path, copies: int, seed: int) -> int:
+def build_input(path: Path, copies: int, seed: int, originals: int = 5000) -> int:
     """Originals, then shuffled perturbed copies (edit rate up to 9%), as JSONL; returns the count."""
-    records = json.loads(DATA.read_text())
+    records = json.loads(DATA.read_text())[:originals]
     rng = random.Random(seed)
     ops = operators(vocabulary_from(" ".join(r.values()) for r in records))
     made = []
@@ -61,15 +61,20 @@ def build_input(path: Path, copies: int, seed: int) -> int:
     return len(records) + copies
 
 
-def run_cli(input_path: Path, work: Path, batch_size: int) -> dict[str, Any]:
-    """One `curator filter` run on a fresh data directory; wall time of the whole command."""
+def run_cli(
+    input_path: Path, work: Path, batch_size: int, code: Path | None = None, policy_json: dict | None = None
+) -> dict[str, Any]:
+    """One `curator filter` run on a fresh data directory; wall time of the whole command. ``code``: run
+    another version of curator (a directory holding its ``curator`` package) with this venv."""
     data_dir = work / "data"
     policy = work / "policy.json"
-    policy.write_text(json.dumps(ONLY_DEDUP))
-    curator = str(Path(sys.executable).parent / "curator")
+    policy.write_text(json.dumps(ONLY_DEDUP if policy_json is None else policy_json))
     env = {**os.environ, "CURATOR_EMBEDDINGS__PRELOAD": "false"}
+    if code is not None:
+        env["PYTHONPATH"] = str(code)
+    curator = [sys.executable, "-m", "curator.cli.main"]
     subprocess.run(
-        [curator, "collections", "create", "bench", "--policy", str(policy), "--data-dir", str(data_dir)],
+        [*curator, "collections", "create", "bench", "--policy", str(policy), "--data-dir", str(data_dir)],
         check=True,
         capture_output=True,
         env=env,
@@ -77,7 +82,7 @@ def run_cli(input_path: Path, work: Path, batch_size: int) -> dict[str, Any]:
     started = time.perf_counter()
     done = subprocess.run(
         [
-            curator,
+            *curator,
             "filter",
             str(input_path),
             "-c",
@@ -150,6 +155,16 @@ def run_library(input_path: Path, work: Path, batch_size: int) -> dict[str, Any]
     return {"seconds": seconds, "kept": kept}
 
 
+def _checkout(rev: str, into: Path) -> Path:
+    """The ``curator`` package of git revision ``rev``, exported into ``into``."""
+    into.mkdir()
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", rev, "curator"], check=True, capture_output=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -158,19 +173,39 @@ def main() -> None:
         "--copies", type=int, default=11_700, help="perturbed copies after the 5,000 originals"
     )
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--originals", type=int, default=5000, help="Alpaca records first (at most 5,000)")
     parser.add_argument("--batch-size", type=int, default=500, help="curator filter's default")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each path; the best is reported")
     parser.add_argument("--out", type=Path, help="also append the JSON lines here")
+    parser.add_argument(
+        "--baseline",
+        metavar="REV",
+        help="also run `curator filter` of this git revision (git archive into a temporary directory)",
+    )
+    parser.add_argument(
+        "--all-checks",
+        action="store_true",
+        help="the default policy (embeddings and all) instead of dedup only",
+    )
     args = parser.parse_args()
     lines: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="curator-filter-bench-") as tmp:
         work = Path(tmp)
-        n = build_input(work / "input.jsonl", args.copies, args.seed)
-        cli_runs, lib_runs = [], []
-        for r in range(args.repeat):  # interleaved, so that a noisy moment hits both paths alike
+        n = build_input(work / "input.jsonl", args.copies, args.seed, args.originals)
+        baseline = _checkout(args.baseline, work / "baseline") if args.baseline else None
+        policy_json = {} if args.all_checks else None
+        cli_runs, lib_runs, base_runs = [], [], []
+        for r in range(args.repeat):  # interleaved, so that a noisy moment hits every path alike
+            if baseline is not None:
+                base_dir = work / f"base-{r}"
+                base_dir.mkdir()
+                base = run_cli(work / "input.jsonl", base_dir, args.batch_size, baseline, policy_json)
+                base_runs.append(base)
+                lines.append({"path": f"curator filter @ {args.baseline}", "run": r, "samples": n, **base})
+                print(json.dumps(lines[-1]), flush=True)
             run_dir = work / f"cli-{r}"
             run_dir.mkdir()
-            cli = run_cli(work / "input.jsonl", run_dir, args.batch_size)
+            cli = run_cli(work / "input.jsonl", run_dir, args.batch_size, policy_json=policy_json)
             cli_runs.append(cli)
             lines.append(
                 {"path": "curator filter", "run": r, "samples": n, **cli, "samples_per_s": n / cli["seconds"]}
@@ -193,6 +228,7 @@ def main() -> None:
         best_cli = min(c["seconds"] for c in cli_runs)
         best_lib = min(c["seconds"] for c in lib_runs)
         printed = sorted(c["printed_samples_per_s"] for c in cli_runs)
+        base_printed = sorted(c["printed_samples_per_s"] for c in base_runs)
         summary = {
             "summary": "filter_cli",
             "samples": n,
@@ -207,6 +243,13 @@ def main() -> None:
             "meets_target_whole_command": n / best_cli >= 5000,
             "cpus": os.cpu_count(),
         }
+        if base_runs:
+            median = base_printed[len(base_printed) // 2]
+            summary["baseline"] = args.baseline
+            summary["baseline_printed_samples_per_s_median"] = round(median)
+            summary["printed_median_over_baseline"] = round(printed[len(printed) // 2] / median, 3)
+        if args.all_checks:
+            summary["policy"] = "the default policy (all default checks, embeddings included)"
         lines.append(summary)
         print(json.dumps(summary), flush=True)
     if args.out:
