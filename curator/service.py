@@ -540,7 +540,11 @@ class _StoreRecord(AdmissionRecord):
         return self.store.admissions_since(self.collection, seq)
 
     def commit(
-        self, seen: int, policy_version: int, admission: Admission | None, decisions: Sequence[LoggedDecision]
+        self,
+        seen: int,
+        policy_version: int,
+        admission: Admission | Sequence[Admission] | None,
+        decisions: Sequence[LoggedDecision],
     ) -> int:
         return self.store.commit(
             self.collection, seen, policy_version, admission, decisions, datetime.now(UTC)

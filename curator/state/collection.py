@@ -39,6 +39,7 @@ SEQ_COLUMN = "row.seq"  # the number of each kept sample's admission in the stor
 # Progress of a long computation (features of samples kept before a check was enabled): (done, total).
 Progress = Callable[[int, int], None]
 _CHUNK = 256
+IMPORT_ROWS = 10_000  # kept samples per admission row when a data directory is imported
 
 
 class AdmissionRecord(Protocol):
@@ -53,9 +54,13 @@ class AdmissionRecord(Protocol):
         ...
 
     def commit(
-        self, seen: int, policy_version: int, admission: Admission | None, decisions: Sequence[LoggedDecision]
+        self,
+        seen: int,
+        policy_version: int,
+        admission: Admission | Sequence[Admission] | None,
+        decisions: Sequence[LoggedDecision],
     ) -> int:
-        """Decisions and admission in one transaction, if nothing moved since ``seen`` (else LostRace)."""
+        """Decisions and admissions in one transaction, if nothing moved since ``seen`` (else LostRace)."""
         ...
 
     def exclusive(self) -> AbstractContextManager[None]:
@@ -220,8 +225,14 @@ class CollectionState:
         missing = [c for c in self._enabled() if any(b.ids and not _features(b, c.name) for b in cached)]
         batch = self._rebuild(cached, kept, missing, progress)
         batch.columns[SEQ_COLUMN] = np.arange(1, len(batch.ids) + 1, dtype=np.int64)
+        # In frames of IMPORT_ROWS (a frame is one row of the store), all in one transaction.
+        chunks = [
+            batch.take(list(range(start, min(start + IMPORT_ROWS, len(batch.ids)))))
+            for start in range(0, len(batch.ids), IMPORT_ROWS)
+        ]
         try:
-            self.seq = self._record.commit(0, policy_version, Admission(len(batch.ids), batch.encode()), [])
+            admissions = [Admission(len(c.ids), c.encode()) for c in chunks]
+            self.seq = self._record.commit(0, policy_version, admissions, [])
         except LostRace:  # another process imported it first: take the store's
             self._log.checkpoint([])
             self.seq = 0

@@ -291,7 +291,7 @@ class SqlStore(Store):
         collection: str,
         seen: int,
         policy_version: int,
-        admission: Admission | None,
+        admission: Admission | Sequence[Admission] | None,
         decisions: Sequence[LoggedDecision],
         at: datetime,
     ) -> int:
@@ -673,14 +673,17 @@ def _claim(
     collection: str,
     seen: int,
     policy_version: int,
-    admission: Admission | None,
+    admission: Admission | Sequence[Admission] | None,
     ts_ms: int,
 ) -> int:
-    """Move the collection's admission number from ``seen`` on by the admission (0 without one) and write
-    the admission, if nobody moved it or changed the policy meanwhile; else LostRace. The row lock this
+    """Move the collection's admission number from ``seen`` on by the admissions (none: 0) and write them,
+    numbered in order, if nobody moved it or changed the policy meanwhile; else LostRace. The row lock this
     UPDATE takes orders concurrent commits to one collection until the transaction ends."""
+    admissions = (
+        [] if admission is None else [admission] if isinstance(admission, Admission) else list(admission)
+    )
+    count = sum(a.count for a in admissions)
     c = collections_table.c
-    count = admission.count if admission is not None else 0
     moved = conn.execute(
         update(collections_table)
         .where(c.name == collection, c.admitted_seq == seen, c.policy_version == policy_version)
@@ -693,16 +696,19 @@ def _claim(
                 f"collection {collection!r} does not exist", resource=("curator.v1.Collection", collection)
             )
         raise LostRace(collection, seen, int(row[0]), int(row[1]))
-    if admission is not None and count:
-        conn.execute(
-            insert(admissions_table).values(
-                collection=collection,
-                seq_from=seen + 1,
-                seq_to=seen + count,
-                ts_ms=ts_ms,
-                frame=admission.frame,
+    first = seen
+    for a in admissions:
+        if a.count:
+            conn.execute(
+                insert(admissions_table).values(
+                    collection=collection,
+                    seq_from=first + 1,
+                    seq_to=first + a.count,
+                    ts_ms=ts_ms,
+                    frame=a.frame,
+                )
             )
-        )
+            first += a.count
     return seen + count
 
 

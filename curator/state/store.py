@@ -166,11 +166,12 @@ class Store(ABC):
         collection: str,
         seen: int,
         policy_version: int,
-        admission: Admission | None,
+        admission: Admission | Sequence[Admission] | None,
         decisions: Sequence[LoggedDecision],
         at: datetime,
     ) -> int:
-        """In one transaction: the decisions, and the admission as numbers ``seen + 1 .. seen + count``,
+        """In one transaction: the decisions, and the admission (or several, in order) as numbers
+        ``seen + 1 .. seen + count``,
         provided the collection is still at admission ``seen`` and policy version ``policy_version``;
         otherwise :class:`LostRace` and nothing is written. Returns the collection's admission number."""
 

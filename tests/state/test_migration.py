@@ -5,9 +5,12 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+
 from curator.domain.reasons import ReasonCode
 from curator.service import Curator
 from curator.settings import Settings
+from curator.state import collection as collection_module
 from curator.state.store import StatsQuery
 from tests.support.reviews import BASE, OTHER, VARIANT, sample
 
@@ -19,7 +22,11 @@ def _codes(curator: Curator, samples: list) -> list[list[str]]:
     return [[str(r.code) for r in d.reasons] for d in curator.filter("c", samples)]
 
 
-def test_the_previous_release_s_data_directory_is_imported_into_the_store(tmp_path: Path) -> None:
+@pytest.mark.parametrize("rows_per_frame", [10_000, 3])
+def test_the_previous_release_s_data_directory_is_imported_into_the_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rows_per_frame: int
+) -> None:
+    monkeypatch.setattr(collection_module, "IMPORT_ROWS", rows_per_frame)  # large imports: several frames
     data = tmp_path / "data"
     shutil.copytree(FIXTURE, data)
     curator = Curator(Settings.load(data_dir=data))
@@ -42,7 +49,7 @@ def test_the_previous_release_s_data_directory_is_imported_into_the_store(tmp_pa
     # Imported once: a second start reads the store and the local image, and imports nothing more.
     again = Curator(Settings.load(data_dir=data))
     try:
-        assert len(again.store.admissions_since("c", 0)) == 1
+        assert len(again.store.admissions_since("c", 0)) == -(-4 // rows_per_frame)
         assert _codes(again, [sample("t", THIRD)]) == [[str(ReasonCode.ALREADY_KEPT)]]
     finally:
         again.close()

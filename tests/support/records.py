@@ -30,14 +30,22 @@ class MemoryRecord:
         return [(to, frame) for to, frame in self.frames if to > seq]
 
     def commit(
-        self, seen: int, policy_version: int, admission: Admission | None, decisions: Sequence[LoggedDecision]
+        self,
+        seen: int,
+        policy_version: int,
+        admission: Admission | Sequence[Admission] | None,
+        decisions: Sequence[LoggedDecision],
     ) -> int:
         with self._lock:
             if seen != self._seq or policy_version != self.policy_version:
                 raise LostRace("c", seen, self._seq, self.policy_version)
-            if admission is not None and admission.count:
-                self._seq += admission.count
-                self.frames.append((self._seq, admission.frame))
+            admissions = (
+                [] if admission is None else [admission] if isinstance(admission, Admission) else admission
+            )
+            for a in admissions:
+                if a.count:
+                    self._seq += a.count
+                    self.frames.append((self._seq, a.frame))
             self.logged += decisions
             for d in decisions:
                 if d.decision.verdict is Verdict.KEEP and d.sample is not None:
