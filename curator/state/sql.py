@@ -9,6 +9,7 @@ timestamp, so that every aggregate :meth:`SqlStore.stats` serves is an indexed
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -200,6 +201,7 @@ class SqlStore(Store):
     def __init__(self, url: str) -> None:
         self._engine = _create_engine(url)
         self._where = make_url(url).render_as_string(hide_password=True)
+        self._pinned = threading.local()  # the connection of an exclusive() block, per thread
         with self._unavailable(), _schema_lock(self._engine):
             _migrate(self._engine)
             metadata.create_all(self._engine)
@@ -225,7 +227,13 @@ class SqlStore(Store):
 
     @contextmanager
     def _begin(self) -> Iterator[Connection]:
-        """One transaction; committed when the block ends, rolled back when it raises."""
+        """One transaction; committed when the block ends, rolled back when it raises. Inside
+        :meth:`exclusive`, on the connection that holds the lock."""
+        pinned: Connection | None = getattr(self._pinned, "conn", None)
+        if pinned is not None:
+            with self._unavailable(), pinned.begin():
+                yield pinned
+            return
         with self._unavailable(), self._engine.begin() as conn:
             yield conn
 
@@ -320,8 +328,10 @@ class SqlStore(Store):
 
     @contextmanager
     def exclusive(self, collection: str) -> Iterator[None]:
-        """PostgreSQL: a session advisory lock per collection, so that a replica that keeps losing the race
-        to commit decides and commits while the others wait. SQLite: one process per database already."""
+        """PostgreSQL: the collection's advisory lock, exclusively, for as long as the block runs, so that a
+        replica that keeps losing the race to commit decides and commits while the others wait (every
+        commit takes the same lock shared, for its transaction). The block's own commits use the
+        connection that holds the lock. SQLite: one process per database already."""
         if self._engine.dialect.name != "postgresql":
             yield
             return
@@ -329,9 +339,13 @@ class SqlStore(Store):
         with self._unavailable(), self._engine.connect() as conn:
             conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
             conn.commit()
+            self._pinned.conn = conn
             try:
                 yield
             finally:
+                self._pinned.conn = None
+                if conn.in_transaction():
+                    conn.rollback()
                 conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
                 conn.commit()
 
@@ -683,6 +697,9 @@ def _claim(
         [] if admission is None else [admission] if isinstance(admission, Admission) else list(admission)
     )
     count = sum(a.count for a in admissions)
+    if conn.dialect.name == "postgresql":  # waits while a replica that kept losing holds it exclusively
+        key = _lock_key(f"collection:{collection}")
+        conn.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": key})
     c = collections_table.c
     moved = conn.execute(
         update(collections_table)

@@ -9,10 +9,11 @@ import threading
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import create_engine
 
 from curator.domain.decision import Decision, Verdict
 from curator.domain.policy import Policy
-from curator.state.sql import SqlStore
+from curator.state.sql import SqlStore, metadata
 from curator.state.store import Admission, LoggedDecision, LostRace, StatsQuery
 
 T0 = datetime(2026, 12, 1, tzinfo=UTC)
@@ -103,3 +104,34 @@ def test_exclusive_orders_processes_on_one_collection(store: SqlStore) -> None:
     with store.exclusive("c"):
         inside.append("second")
     assert inside == ["first", "second"]
+
+
+def test_while_a_writer_holds_the_collection_exclusively_others_wait(postgres_url: str) -> None:
+    """PostgreSQL only: with SQLite one process serves a database, and exclusive() has nothing to keep out."""
+    engine = create_engine(postgres_url)
+    metadata.drop_all(engine)
+    engine.dispose()
+    store = SqlStore(postgres_url)
+    store.create_collection("c", Policy())
+    order: list[str] = []
+    holding = threading.Event()
+
+    def other() -> None:
+        holding.wait()
+        try:
+            store.commit("c", 0, 1, Admission(1, b"other"), [_logged("o")], T0)
+            order.append("other committed")
+        except LostRace:
+            order.append("other lost")
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    with store.exclusive("c"):
+        holding.set()
+        thread.join(timeout=1.0)  # the other writer is kept waiting on the lock meanwhile
+        order.append("holder decides")
+        store.commit("c", 0, 1, Admission(1, b"holder"), [_logged("h")], T0)
+    thread.join(timeout=30)
+    assert order == ["holder decides", "other lost"]
+    assert store.admissions_since("c", 0) == [(1, b"holder")]
+    store.close()
