@@ -145,12 +145,11 @@ def run(
         rss_before = [r.rss() for r in replicas]
         batches = [all_samples[i : i + batch] for i in range(0, len(all_samples), batch)]
         latencies: list[float] = []
-        errors = 0
+        errors: list[str] = []
         lock = threading.Lock()
         queue = list(enumerate(batches))
 
         def client() -> None:
-            nonlocal errors
             while True:
                 with lock:
                     if not queue:
@@ -160,9 +159,9 @@ def run(
                 started = time.perf_counter()
                 try:
                     stub.Filter(pb.FilterRequest(collection="b", samples=b), timeout=300)
-                except grpc.RpcError:
+                except grpc.RpcError as err:
                     with lock:
-                        errors += 1
+                        errors.append(f"{err.code().name}: {err.details()}")
                     continue
                 with lock:
                     latencies.append(time.perf_counter() - started)
@@ -196,7 +195,8 @@ def run(
             "clients": clients,
             "batch": batch,
             "samples": len(all_samples),
-            "errors": errors,
+            "errors": len(errors),
+            "error_messages": sorted(set(errors))[:3],
             "seconds": round(seconds, 2),
             "samples_per_s": round(len(all_samples) / seconds, 1),
             "latency_ms_p50": round(1000 * statistics.median(latencies), 1),
@@ -219,29 +219,24 @@ def run(
             r.stop()
 
 
-def visibility_lag(replicas: list[Replica]) -> float:
+def visibility_lag(replicas: list[Replica]) -> float | None:
     """Median ms from a KEEP acknowledged by replica 0 until replica 1 calls a copy of it a duplicate."""
+    records = json.loads(DATA.read_text())[-10:]  # never sent by the run
     lags = []
-    for k in range(5):
-        body = f"visibility probe {k}: " + " ".join(f"w{k}x{i}" for i in range(40))
-        replicas[0].stub.Filter(
-            pb.FilterRequest(collection="b", samples=[pb.Sample(id=f"probe{k}", text=body)])
-        )
+    for k, record in enumerate(records):
+        fields = {key: record[key] for key in ("instruction", "input", "output")}
+        probe = pb.Sample(id=f"probe{k}", **fields)
+        [kept] = replicas[0].stub.Filter(pb.FilterRequest(collection="b", samples=[probe])).decisions
+        if kept.verdict != pb.KEEP:
+            continue
         t0 = time.perf_counter()
+        copy = pb.FilterRequest(collection="b", samples=[pb.Sample(id=f"copy{k}", **fields)], dry_run=True)
         for _ in range(1000):
-            [d] = (
-                replicas[1]
-                .stub.Filter(
-                    pb.FilterRequest(
-                        collection="b", samples=[pb.Sample(id=f"copy{k}", text=body)], dry_run=True
-                    )
-                )
-                .decisions
-            )
+            [d] = replicas[1].stub.Filter(copy).decisions
             if d.verdict == pb.DROP:
+                lags.append(1000 * (time.perf_counter() - t0))
                 break
-        lags.append(1000 * (time.perf_counter() - t0))
-    return round(statistics.median(lags), 1)
+    return round(statistics.median(lags), 1) if lags else None
 
 
 def main() -> None:

@@ -84,7 +84,9 @@ class Pipeline:
                     metrics.LOST_RACES.inc()
                     state.catch_up()
         # Lost too often: decide and commit while no other thread or process commits to the collection.
-        with state.exclusive(), state.lock:
+        # This process's lock first: a thread holding it may be waiting in a commit for the store's lock,
+        # which must therefore not be taken while waiting for this one.
+        with state.lock, state.exclusive():
             state.catch_up()
             known, outcome = self._decide(items, state, policy, policy_version, score_all)
             decisions = _in_order(items, known, outcome.decisions)
