@@ -25,9 +25,9 @@ POLICY = {
 def test_replicas_that_serialise_after_a_lost_race_neither_deadlock_nor_keep_twice(
     postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """After one lost race a commit takes the exclusive path, while other threads of the same replicas are in
-    optimistic commits. The defect this guards: a thread that held the store's exclusive lock then waited for its
-    collection lock, held by a thread of the same process waiting for the store's lock."""
+    """After one lost race a commit takes the exclusive path, while other threads of the same replicas are
+    in optimistic commits. The defect this guards: a thread that held the store's exclusive lock then
+    waited for its collection lock, held by a thread of the same process waiting for the store's lock."""
     engine = create_engine(postgres_url)
     metadata.drop_all(engine)
     engine.dispose()
