@@ -275,7 +275,7 @@ def run_checks(checks: Sequence[Any], samples: Sequence[Sample]) -> list[dict[st
     for check in checks:
         for start in range(0, len(items), 256):
             batch = items[start : start + 256]
-            ctx = CheckContext(CheckPolicy(), None, ())  # type: ignore[arg-type]  # these checks ignore state
+            ctx = CheckContext(CheckPolicy())  # these checks use no index
             for k, result in enumerate(check.evaluate_batch(batch, ctx)):
                 scores[start + k].update(result.scores)
     return scores
@@ -740,7 +740,7 @@ def cost(data: Path, models: QualityModels, embedder: Embedder, repeat: int) -> 
     flagged: Counter[str] = Counter()
     for n_pass in range(repeat):
         items = [Item.build(s, i, DedupKey.SAMPLE) for i, s in enumerate(samples)]
-        ctx = CheckContext(CheckPolicy(), None, ())  # type: ignore[arg-type]
+        ctx = CheckContext(CheckPolicy())
         gc.collect()
         spent = {"heuristics": 0.0, "hallucination": 0.0}
         for start in range(0, len(items), 1000):

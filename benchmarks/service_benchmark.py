@@ -1170,7 +1170,7 @@ def analytical_bytes(state: Any) -> dict[str, float]:
     sem = state.index("semantic")
     out: dict[str, float] = {}
     out["exact: digest dict (bytes key + int row + slot)"] = deep_getsizeof_ints_dict(exact._rows) / n
-    cols = near.columns
+    cols = near.columns()
     out["near: minhash signature (128 x 4 B)"] = cols["signature"][0].nbytes
     if "sketch" in cols:
         out["near: bottom-k sketch (256 x 4 B)"] = cols["sketch"][0].nbytes

@@ -11,7 +11,6 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -20,10 +19,10 @@ from curator.domain.decision import Action, CheckResult, Evidence
 from curator.domain.normalize import normalize
 from curator.domain.policy import CheckPolicy, DedupKey, PolicyTarget, Rule, reasons_for
 from curator.domain.sample import Sample
+from curator.state.index import DedupIndex
 
 if TYPE_CHECKING:
     from curator.settings import Settings
-    from curator.state.collection import CollectionState
 
 
 @dataclass(slots=True, eq=False)
@@ -60,10 +59,11 @@ def key_text(sample: Sample, dedup_key: DedupKey) -> str:
 
 @dataclass(slots=True)
 class CheckContext:
-    """What a check may look at besides the samples: its policy and the collection."""
+    """What a check may look at besides the samples: its policy and, for an indexed check, its own index
+    of what the collection kept (data, not the collection's state)."""
 
     policy: CheckPolicy
-    state: CollectionState
+    index: DedupIndex | None = None
     # Samples accepted as kept earlier in this request, not yet admitted.
     pending: Sequence[Item] = ()
 
@@ -95,35 +95,6 @@ class Check(PolicyTarget, ABC):
         """One result per item, in order."""
 
 
-class DedupIndex(ABC):
-    """A collection's memory of kept samples for one indexed check.
-
-    Features travel as columns: a mapping from feature name to an array whose
-    first axis is the sample, so restore, admission and the log are vectorised.
-    """
-
-    @abstractmethod
-    def add(self, ids: Sequence[str], features: Mapping[str, np.ndarray]) -> None: ...
-
-    @abstractmethod
-    def best_matches(self, features: Mapping[str, np.ndarray]) -> list[tuple[float, int]]:
-        """Per row: (score, row of the best kept match), or (0.0, -1) when none."""
-
-    @abstractmethod
-    def id_of(self, row: int) -> str: ...
-
-    @abstractmethod
-    def __len__(self) -> int: ...
-
-    def save_image(self, path: Path) -> bool:
-        """Write an image that rebuilds faster than re-adding every row; False when not worth it."""
-        return False
-
-    def load_image(self, path: Path, ids: Sequence[str], features: Mapping[str, np.ndarray]) -> bool:
-        """Restore exactly these rows from an image written by :meth:`save_image`; False to re-add."""
-        return False
-
-
 class IndexedCheck(Check):
     """A check scored against everything the collection kept, and earlier kept samples of the request.
 
@@ -140,6 +111,13 @@ class IndexedCheck(Check):
 
     @abstractmethod
     def new_index(self, params: Mapping[str, float]) -> DedupIndex: ...
+
+    def features_of(
+        self, samples: Sequence[Sample], policy: CheckPolicy, dedup_key: DedupKey
+    ) -> dict[str, np.ndarray]:
+        """Feature columns of samples (what a collection computes for samples kept before this check ran
+        for it): the state asks this, knowing samples and not the pipeline's items."""
+        return self.features([Item.build(s, k, dedup_key) for k, s in enumerate(samples)], policy)
 
     @abstractmethod
     def pairs_within(
@@ -165,7 +143,8 @@ class IndexedCheck(Check):
 
     def evaluate_batch(self, items: Sequence[Item], ctx: CheckContext) -> list[CheckResult]:
         self.prepare([*ctx.pending, *items], ctx.policy)
-        index = ctx.state.index(self.name)
+        index = ctx.index
+        assert index is not None, f"{self.name} is evaluated only with its index"
         columns = stack(items, self.name)
         kept = index.best_matches(columns) if len(index) else [(0.0, -1)] * len(items)
         # Rows: samples accepted earlier in this request (always alive), then this batch.

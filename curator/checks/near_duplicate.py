@@ -64,14 +64,13 @@ class MinHashIndex(DedupIndex):
         self._ids.extend(ids)
         self._bands.add(features["signature"], start)
 
-    @property
     def columns(self) -> dict[str, np.ndarray]:
         """The kept samples' feature columns (signature, sketch, count), row-aligned with the collection."""
         return {name: column.view for name, column in self._columns.items()}
 
     def best_matches(self, features: Mapping[str, np.ndarray]) -> list[tuple[float, int]]:
         q, r = self._bands.candidates(features["signature"])
-        return best_per_query(q, r, pair_scores(features, q, self.columns, r), len(features["signature"]))
+        return best_per_query(q, r, pair_scores(features, q, self.columns(), r), len(features["signature"]))
 
     def id_of(self, row: int) -> str:
         return self._ids[row]

@@ -64,6 +64,10 @@ class EmbeddingIndex(DedupIndex):
     def id_of(self, row: int) -> str:
         return self._ids[row]
 
+    def columns(self) -> dict[str, np.ndarray]:
+        """The kept embeddings, reconstructed from FAISS (the only copy)."""
+        return {"embedding": self._vectors.vectors} if self._vectors is not None else {}
+
     def save_image(self, path: Path) -> bool:
         """An HNSW graph takes minutes to rebuild at 100k+ vectors; a flat index is rebuilt in a blink."""
         return self._vectors is not None and self._vectors.save(path)

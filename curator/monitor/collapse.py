@@ -136,21 +136,15 @@ def _flag(
 
 
 def _vectors(state: CollectionState) -> np.ndarray | None:
-    try:
-        index = state.index("semantic")
-    except KeyError:
-        return None
-    vectors = getattr(index, "vectors", None)
-    return None if vectors is None else vectors.vectors.copy()
+    """The kept samples' embeddings (semantic check), row-aligned with state.rows; None when disabled."""
+    vectors = state.kept_columns("semantic").get("embedding")
+    return None if vectors is None else vectors.copy()
 
 
 def _sketches(state: CollectionState) -> dict[str, np.ndarray] | None:
-    try:
-        index = state.index("near_duplicate")
-    except KeyError:
-        return None
-    columns = getattr(index, "columns", None)
-    if not columns or "sketch" not in columns:
+    """The kept samples' shingle sketches (near_duplicate check); None when disabled or sketchless."""
+    columns = state.kept_columns("near_duplicate")
+    if "sketch" not in columns:
         return None
     return {k: v.copy() for k, v in columns.items()}
 

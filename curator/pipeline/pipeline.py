@@ -160,7 +160,8 @@ class Pipeline:
             if not targets:
                 break
             batch = [items[i] for i in targets]
-            ctx = CheckContext(check_policy, state, pending)
+            index = state.index(check.name) if isinstance(check, IndexedCheck) else None
+            ctx = CheckContext(check_policy, index, pending)
             started = time.perf_counter()
             if isinstance(check, IndexedCheck):
                 check.prepare(batch, check_policy)  # heavy features outside the lock

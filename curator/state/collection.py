@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from curator.arrays import GrowableArray
-from curator.checks.base import Item, stack
 from curator.domain.policy import Policy
 from curator.domain.sample import DIGEST_BYTES, Sample
 from curator.errors import FailedPrecondition, Unavailable
@@ -30,7 +29,7 @@ from curator.state.admission_log import AdmissionLog, Batch, decode_frame, merge
 from curator.state.store import Admission, LoggedDecision, LostRace
 
 if TYPE_CHECKING:
-    from curator.checks.base import DedupIndex, IndexedCheck
+    from curator.state.index import DedupIndex, IndexedFeatures, KeptSample
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +115,7 @@ class CollectionState:
         name: str,
         policy: Policy,
         directory: Path,
-        checks: Sequence[IndexedCheck],
+        checks: Sequence[IndexedFeatures],
         *,
         record: AdmissionRecord | None = None,
         policy_version: int = 1,
@@ -145,7 +144,7 @@ class CollectionState:
 
     # ---------------------------------------------------------------- loading
 
-    def _enabled(self) -> list[IndexedCheck]:
+    def _enabled(self) -> list[IndexedFeatures]:
         """The indexed checks the policy runs: the only ones with an index."""
         return [c for c in self._checks if self.policy.check(c.name).enabled]
 
@@ -248,7 +247,7 @@ class CollectionState:
         self,
         batches: list[Batch],
         recorded: list[str] | None,
-        checks: list[IndexedCheck],
+        checks: list[IndexedFeatures],
         progress: Progress | None,
     ) -> Batch:
         """Everything kept as one batch: the rows the decision log knows (all rows, without one), plus
@@ -318,7 +317,7 @@ class CollectionState:
         return content
 
     def _compute(
-        self, check: IndexedCheck, samples: Sequence[Sample], progress: Progress | None
+        self, check: IndexedFeatures, samples: Sequence[Sample], progress: Progress | None
     ) -> dict[str, np.ndarray]:
         """A check's feature columns for ``samples``, a chunk at a time so that progress can be shown."""
         policy = self.policy.check(check.name)
@@ -326,8 +325,7 @@ class CollectionState:
         parts: list[dict[str, np.ndarray]] = []
         for start in range(0, len(samples), _CHUNK):
             chunk = samples[start : start + _CHUNK]
-            items = [Item.build(s, k, self.policy.dedup_key) for k, s in enumerate(chunk)]
-            parts.append(check.features(items, policy))
+            parts.append(check.features_of(chunk, policy, self.policy.dedup_key))
             report(start + len(chunk), len(samples))
         return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]} if parts else {}
 
@@ -372,6 +370,12 @@ class CollectionState:
     def indexes(self) -> Mapping[str, DedupIndex]:
         return self._indexes
 
+    def kept_columns(self, check: str) -> Mapping[str, np.ndarray]:
+        """An enabled indexed check's feature columns of the kept samples, row-aligned with ``rows``;
+        empty when the check is disabled (for reports such as the collapse monitor)."""
+        index = self._indexes.get(check)
+        return index.columns() if index is not None else {}
+
     def kept_digest(self, sample_id: str) -> bytes | None:
         """The content digest of the sample kept under ``sample_id``; None if no sample is."""
         return self._digests.get(sample_id)
@@ -382,12 +386,18 @@ class CollectionState:
 
     # ---------------------------------------------------------------- committing
 
-    def stage(self, items: Sequence[Item]) -> Batch:
-        """The admission of kept samples, numbered after the last one applied here. Call with ``lock``."""
+    def stage(self, items: Sequence[KeptSample]) -> Batch:
+        """The admission of kept samples, numbered after the last one applied here. Call with ``lock``.
+        Features the pipeline computed travel as they are; a check that has none for an item (a review
+        approved later) computes them here."""
         columns = {}
         for check in self._enabled():
-            check.prepare(items, self.policy.check(check.name))
-            for feature, column in stack(items, check.name).items():
+            lacking = [it for it in items if check.name not in it.features]
+            if lacking:
+                computed = self._compute(check, [it.sample for it in lacking], _silent)
+                for k, it in enumerate(lacking):
+                    it.features[check.name] = {name: col[k] for name, col in computed.items()}
+            for feature, column in _stack(items, check.name).items():
                 columns[f"{check.name}.{feature}"] = column
         columns[DIGEST_COLUMN] = _digests([it.sample for it in items])
         columns[SEQ_COLUMN] = np.arange(self.seq + 1, self.seq + len(items) + 1, dtype=np.int64)
@@ -397,7 +407,7 @@ class CollectionState:
         return Batch([it.sample.id for it in items], columns, [dict(it.sample.metadata) for it in items])
 
     def commit(
-        self, items: Sequence[Item], decisions: Sequence[LoggedDecision] = (), policy_version: int = 1
+        self, items: Sequence[KeptSample], decisions: Sequence[LoggedDecision] = (), policy_version: int = 1
     ) -> None:
         """Make the kept samples and the request's decisions durable in one step, then the samples visible.
         Raises LostRace when another process admitted (or changed the policy) since this one last looked:
@@ -414,7 +424,7 @@ class CollectionState:
             self.applied(batch, cache=True)
         self.seq = seq
 
-    def admit(self, items: Sequence[Item]) -> None:
+    def admit(self, items: Sequence[KeptSample]) -> None:
         """Commit kept samples with no decisions to log (tests, benchmarks). Call with ``lock`` held."""
         self.commit(items)
 
@@ -506,6 +516,16 @@ class _LogProgress:
         if done == total or now - self.last >= self.every:
             self.last = now
             log.info("%s: %d of %d", self.what, done, total)
+
+
+def _silent(done: int, total: int) -> None:
+    """No progress to show (a handful of samples)."""
+
+
+def _stack(items: Sequence[KeptSample], check: str) -> dict[str, np.ndarray]:
+    """Per-item feature rows of one check, stacked into columns."""
+    first = items[0].features[check]
+    return {k: np.stack([it.features[check][k] for it in items]) for k in first}
 
 
 def _digests(samples: Sequence[Sample]) -> np.ndarray:

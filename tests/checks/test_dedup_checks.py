@@ -49,7 +49,7 @@ def test_empty_check_scores() -> None:
 def test_exact_duplicate_after_normalisation(tmp_path: Path) -> None:
     state, policy = state_with(tmp_path, [alpaca("k", "Say hi", "Hello, World!")])
     check = ExactDuplicateCheck()
-    ctx = CheckContext(policy.check(check.name), state)
+    ctx = CheckContext(policy.check(check.name), state.index(check.name))
     same, other = check.evaluate_batch(
         items(alpaca("s", "say  HI", "hello,\u3000world!"), alpaca("o", "say hi", "hello world")), ctx
     )
@@ -60,7 +60,7 @@ def test_exact_duplicate_after_normalisation(tmp_path: Path) -> None:
 def test_near_duplicate_scores_estimated_jaccard_with_match(tmp_path: Path) -> None:
     state, policy = state_with(tmp_path, [alpaca("k", "How do I bake bread?", LONG)])
     check = NearDuplicateCheck()
-    ctx = CheckContext(policy.check(check.name), state)
+    ctx = CheckContext(policy.check(check.name), state.index(check.name))
     near, far = check.evaluate_batch(
         items(
             alpaca("n", "How do I bake bread?", "Sure! Here is how: " + LONG),
@@ -82,7 +82,7 @@ def test_dedup_key_prompt_or_response(tmp_path: Path) -> None:
         state, policy = state_with(tmp_path / key.value, kept, key)
         check = ExactDuplicateCheck()
         (result,) = check.evaluate_batch(
-            items(same_prompt, key=key), CheckContext(policy.check(check.name), state)
+            items(same_prompt, key=key), CheckContext(policy.check(check.name), state.index(check.name))
         )
         assert result.scores["exact_duplicate"] == expected, key
 
@@ -91,6 +91,8 @@ def test_within_batch_matching_uses_pending_and_earlier_items(tmp_path: Path) ->
     state, policy = state_with(tmp_path, [])
     check = NearDuplicateCheck()
     first, second = items(alpaca("1", "q", LONG), alpaca("2", "q", LONG + " Enjoy."))
-    (result,) = check.evaluate_batch([second], CheckContext(policy.check(check.name), state, pending=[first]))
+    (result,) = check.evaluate_batch(
+        [second], CheckContext(policy.check(check.name), state.index(check.name), pending=[first])
+    )
     assert result.evidence["near_duplicate"].matched_id == "1"
     assert second.batch_matches == {0}
