@@ -140,14 +140,20 @@ class AdmissionLog:
         self.generation = int(current.read_text().strip()) if current.exists() else 0
         self.frames_since_snapshot = 0
         self._file: BinaryIO | None = None
+        # The generation whose log takes appends: the current one, or the next while the current one is
+        # being folded in the background (see rotate and fold).
+        self._appending = self.generation
 
     def _path(self, kind: str, generation: int | None = None) -> Path:
         return self.directory / f"gen-{self.generation if generation is None else generation}.{kind}"
 
     def load(self) -> Iterator[Batch]:
-        """Everything admitted, snapshot first; a torn tail of the log is cut off."""
+        """Everything admitted, snapshot first; a torn tail of the log is cut off. After a rotation whose
+        fold did not happen, the next generation's log too."""
         yield from self.load_snapshot()
         yield from self.load_log()
+        if self._appending != self.generation:
+            yield from _read_frames(self._path("log", self._appending))[0]
 
     def load_snapshot(self) -> list[Batch]:
         """The current generation's snapshot: everything admitted before it (empty at generation 0)."""
@@ -175,7 +181,7 @@ class AdmissionLog:
         frame = batch.encode()
         try:
             if self._file is None:
-                self._file = self._path("log").open("ab")
+                self._file = self._path("log", self._appending).open("ab")
             start = self._file.tell()
             try:
                 self._file.write(frame)
@@ -197,7 +203,7 @@ class AdmissionLog:
                 file.close()
         except OSError:
             pass  # closing flushes what is buffered, which may fail again: the truncate below undoes it
-        with self._path("log").open("r+b") as f:
+        with self._path("log", self._appending).open("r+b") as f:
             f.truncate(size)
             os.fsync(f.fileno())
 
@@ -217,13 +223,43 @@ class AdmissionLog:
             f.flush()
             os.fsync(f.fileno())
         tmp.replace(self._path("snap", nxt))
-        self._path("log", nxt).touch()
+        self._path("log", nxt).open("wb").close()  # empty: a log a crashed rotation left there goes
         self._write_current(nxt)
         old = self.generation
         self.close()
-        self.generation = nxt
+        self.generation = self._appending = nxt
         self.frames_since_snapshot = 0
         for stale in self.directory.glob(f"gen-{old}.*"):
+            stale.unlink(missing_ok=True)
+
+    def rotate(self) -> int:
+        """Send appends to the next generation's log from now on, so that the current generation can be
+        folded into a snapshot without holding up appends (:meth:`fold`); returns the generation to fold.
+        Only for a log that is a cache: a crash before the fold ends loses what was appended meanwhile
+        from these files (the next start reads the current generation), which the store still holds."""
+        self.close()
+        self._appending = self.generation + 1
+        self._path("log", self._appending).open("wb").close()
+        self.frames_since_snapshot = 0
+        return self.generation
+
+    def fold(self, generation: int) -> None:
+        """Fold ``generation`` (snapshot and log) into the next one's snapshot and make that current, while
+        appends go on into the next generation's log. One fold at a time, and none during checkpoint."""
+        batches, _ = _read_frames(self._path("snap", generation))
+        logged, _ = _read_frames(self._path("log", generation))
+        nxt = generation + 1
+        tmp = self._path("snap.tmp", nxt)
+        with tmp.open("wb") as f:
+            merged = merge_batches([*batches, *logged])
+            if merged.ids:
+                f.write(merged.encode())
+            f.flush()
+            os.fsync(f.fileno())
+        tmp.replace(self._path("snap", nxt))
+        self._write_current(nxt)
+        self.generation = nxt
+        for stale in self.directory.glob(f"gen-{generation}.*"):
             stale.unlink(missing_ok=True)
 
     def _check_generation(self) -> None:

@@ -140,6 +140,7 @@ class CollectionState:
         self._record = record
         # With a store the files are a cache (a write that is lost is fetched again); without, the record.
         self._log = AdmissionLog(directory, fsync=fsync and record is None)
+        self._folding = threading.Lock()  # one background fold of the local image at a time
         self._load(policy_version, progress)
 
     # ---------------------------------------------------------------- loading
@@ -343,12 +344,13 @@ class CollectionState:
             new = [c for c in enabled if c.name not in before]
             if not new:
                 return
-            self._log.checkpoint()  # everything admitted so far, in one snapshot
-            [batch] = self._log.load_snapshot() or [Batch([], {}, [])]
-            lacking = [c for c in new if batch.ids and not _features(batch, c.name)]
-            if lacking:
-                batch = self._rebuild([batch], None, lacking, progress)
-                self._log.checkpoint([batch])
+            with self._folding:  # no fold of the local image in the background meanwhile
+                self._log.checkpoint()  # everything admitted so far, in one snapshot
+                [batch] = self._log.load_snapshot() or [Batch([], {}, [])]
+                lacking = [c for c in new if batch.ids and not _features(batch, c.name)]
+                if lacking:
+                    batch = self._rebuild([batch], None, lacking, progress)
+                    self._log.checkpoint([batch])
             for check in new:
                 index = check.new_index(policy.check(check.name).params)
                 if batch.ids:
@@ -436,7 +438,26 @@ class CollectionState:
         self.seq = int(batch.columns[SEQ_COLUMN][-1])
         self.version += 1
         if self._log.frames_since_snapshot >= self._checkpoint_every:
+            self._maintain()
+
+    def _maintain(self) -> None:
+        """Fold the local image. With a store, in the background: requests only wait for a rotation of
+        the log file (the files are a cache, so a fold cut short loses nothing). Without one, here."""
+        if self._record is None:
             self._checkpoint()
+            return
+        if not self._folding.acquire(blocking=False):
+            return  # the previous fold is still running; the next admission asks again
+        generation = self._log.rotate()
+        threading.Thread(target=self._fold, args=(generation,), name=f"fold-{self.name}", daemon=True).start()
+
+    def _fold(self, generation: int) -> None:
+        try:
+            self._log.fold(generation)
+        except Exception as err:  # the store has it all: a next start rebuilds what is missing
+            log.warning("collection %s: folding the local image failed: %s", self.name, err)
+        finally:
+            self._folding.release()
 
     def catch_up(self, if_behind: bool = False) -> int:
         """Apply what other processes admitted since this one last looked; returns how many samples.
@@ -481,8 +502,10 @@ class CollectionState:
         self.rows.add(batch)
 
     def _checkpoint(self) -> None:
-        """Fold the log into a snapshot, and let indexes save images that match it."""
-        self._log.checkpoint()
+        """Fold the log into a snapshot, and let indexes save images that match it (after any fold in
+        the background, which is then waited for)."""
+        with self._folding:
+            self._log.checkpoint()
         self._save_images()
 
     def _save_images(self) -> None:
