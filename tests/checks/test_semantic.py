@@ -103,7 +103,9 @@ def test_switch_to_hnsw_keeps_decisions(tmp_path: Path) -> None:
         )
         c.filter("s", samples)
         c.filter("s", [text("review-src", REVIEW_PAIR[0])])
-        kind = c._state(c._record("s")).index("semantic").vectors.kind  # type: ignore[attr-defined]
+        vectors = c._state(c._record("s")).index("semantic").vectors  # type: ignore[attr-defined]
+        vectors.wait()  # the HNSW graph is built in the background; decide with it
+        kind = vectors.kind
         decisions = c.filter("s", probes, dry_run=True)
         verdicts[kind] = [(d.verdict, [r.matched_id for r in d.reasons]) for d in decisions]
         c.close()
