@@ -194,17 +194,27 @@ def test_replicas_keep_exactly_one_of_each_duplicate_group(
         groups = _groups(semantic)
         results: list[list[pb.Decision]] = [[] for _ in replicas]
 
+        start = threading.Barrier(len(replicas))
+
         def client(k: int) -> None:
-            # Each client sends every group, its own copies in its own order, through its own replica.
+            # Round by round, every client sends its own member of the same group through its own replica
+            # at the same moment: a race the store's conditional commit has to settle. Then the rest of
+            # its copies, shuffled, so that later duplicates meet what other replicas kept.
+            stub = _stub(replicas[k])
+            for g, members in enumerate(groups):
+                start.wait(timeout=60)
+                results[k] += _send_all(
+                    stub, "c", [pb.Sample(id=f"k{k}-g{g}-race", text=members[k % len(members)])]
+                )
             rng = random.Random(k)
-            samples = [
+            rest = [
                 pb.Sample(id=f"k{k}-g{g}-m{m}", text=text)
                 for g, members in enumerate(groups)
                 for m, text in enumerate(members)
                 if (m + k) % 2 == 0 or m == 0
             ]
-            rng.shuffle(samples)
-            results[k] = _send_all(_stub(replicas[k]), "c", samples)
+            rng.shuffle(rest)
+            results[k] += _send_all(stub, "c", rest)
 
         threads = [threading.Thread(target=client, args=(k,)) for k in range(len(replicas))]
         for t in threads:
@@ -364,5 +374,63 @@ def test_a_store_outage_is_unavailable_then_retries_succeed_with_no_gap(
             assert len(logged) == 120  # and nothing logged twice
         finally:
             store.close()
+    finally:
+        _stop(replicas)
+
+
+def test_on_alpaca_and_perturbed_copies_no_two_kept_samples_are_duplicates(
+    postgres: PostgresServer, tmp_path: Path
+) -> None:
+    """Real data: the example Alpaca records and perturbed copies of them (typos, dropped and inserted
+    words, boilerplate), sent at once through three replicas. Near-duplicates chain, so which member of a
+    chain is kept depends on arrival order; what must hold is that no two kept samples are duplicates
+    (exact after normalisation, or word-3-gram Jaccard >= 0.8 by an exact all-pairs join)."""
+    from benchmarks.perturb import operators, perturb_record, similar_pairs, vocabulary_from
+    from benchmarks.perturb import shingles as shingle_set
+    from curator.domain.normalize import normalize
+
+    records = [
+        json.loads(line) for line in EXAMPLES.read_text().splitlines() if re.search(r'"id": "a\d+"', line)
+    ]
+    rng = random.Random(3)
+    ops = operators(vocabulary_from(r["output"] for r in records))
+    texts = [f"{r['instruction']}\n{r['input']}\n{r['output']}" for r in records]
+    for r in records * 2:
+        copy, _ = perturb_record(r, rng, rng.randint(1, 4), ops)
+        texts.append(f"{copy['instruction']}\n{copy['input']}\n{copy['output']}")
+    url = postgres.create_database("replicas_alpaca")
+    replicas = _replicas(url, tmp_path, 3)
+    try:
+        policy = pb.Policy()
+        policy.checks["semantic"].enabled = False
+        policy.checks["heuristics"].enabled = False
+        _stub(replicas[0]).CreateCollection(pb.CreateCollectionRequest(name="a", policy=policy))
+        order = list(range(len(texts)))
+        rng.shuffle(order)
+        thirds = [order[k::3] for k in range(3)]
+
+        def client(k: int) -> None:
+            _send_all(
+                _stub(replicas[k]), "a", [pb.Sample(id=f"t{i}", text=texts[i]) for i in thirds[k]], batch=3
+            )
+
+        threads = [threading.Thread(target=client, args=(k,)) for k in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        store = SqlStore(url)
+        try:
+            kept = [
+                r.sample.full_text
+                for r in store.list_decisions(DecisionQuery(collection="a", limit=1000))
+                if r.decision.verdict.value == "keep" and r.sample is not None
+            ]
+            admitted = [i for _, f in store.admissions_since("a", 0) for i in decode_frame(f).ids]
+        finally:
+            store.close()
+        assert len(admitted) == len(kept) >= len(records) // 2
+        assert len({normalize(t) for t in kept}) == len(kept)  # no exact duplicates kept
+        assert similar_pairs([shingle_set(t, 3) for t in kept], 0.8) == {}  # no near-duplicates kept
     finally:
         _stop(replicas)
