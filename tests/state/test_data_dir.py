@@ -7,6 +7,8 @@ into the same snapshot files; a snapshot ended up 0 bytes and every kept sample 
 from __future__ import annotations
 
 import os
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -195,3 +197,58 @@ def test_a_request_whose_commit_failed_admits_nothing_so_the_retry_is_logged(
     assert stats.totals.keep == 1 and curator.get_collection("c").kept_count == 1
     curator.close()
     assert _resend_verdicts(data, [sample("a", BASE)]) == [("a", ["ALREADY_KEPT"])]
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real 8 MiB tmpfs, so the disk really fills (needs root or CAP_SYS_ADMIN; skipped elsewhere)."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(disk)], capture_output=True, text=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip() or mounted.returncode}")
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def _fill(disk: Path) -> Path:
+    """Take every free byte of ``disk``; deleting the returned file gives the room back."""
+    filler = disk / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
+    try:
+        for size in (1 << 16, 1):  # big blocks, then the last partial block
+            try:
+                while os.write(fd, b"\0" * size):
+                    pass
+            except OSError:
+                pass
+    finally:
+        os.close(fd)
+    return filler
+
+
+def test_a_really_full_disk_fails_the_request_retryably_and_keeps_every_acknowledgement(
+    small_disk: Path,
+) -> None:
+    """The data directory (SQLite store and local image) on a tmpfs that fills up: the request gets
+    UNAVAILABLE with nothing admitted; once there is room the retry is decided afresh, and after a restart
+    every acknowledged KEEP is still kept."""
+    data = small_disk / "data"
+    curator = _curator(data)
+    curator.create_collection("c")
+    [first] = curator.filter("c", [sample("a", BASE)])
+    assert first.verdict is Verdict.KEEP
+    filler = _fill(small_disk)
+    with pytest.raises(Unavailable):
+        curator.filter("c", [sample("b", BIG)])
+    assert curator.get_collection("c").kept_count == 1
+    filler.unlink()
+    [retry] = curator.filter("c", [sample("b", BIG)])  # the client's retry
+    assert retry.verdict is Verdict.KEEP and not retry.reasons
+    curator.close()
+    again = _resend_verdicts(data, [sample("a", BASE), sample("b", BIG), sample("t", THIRD)])
+    assert again == [("a", ["ALREADY_KEPT"]), ("b", ["ALREADY_KEPT"]), ("t", [])]
