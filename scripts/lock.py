@@ -4,7 +4,7 @@ What `make serve`, `make test` and CI install is exactly what these files name, 
 sha256 of every file, so a new release on PyPI changes nothing until someone runs `make lock`
 and commits the result:
 
-* ``requirements/dev.txt``: the dependencies plus the ``dev``, ``postgres`` and ``onnx`` extras
+* ``requirements/dev.txt``: the dependencies plus the ``dev``, ``postgres``, ``onnx`` and ``ray`` extras
   (`make test`, `make setup`, `make lint`, `make proto`, `make bench`);
 * ``requirements/serve.txt``: the dependencies plus the ``postgres`` extra (`make serve`),
   resolved against dev.txt so that every package both name has the same version in both;
@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 REQ = Path("requirements")  # relative to ROOT: uv writes the paths it was given into the files
 PYTHON_VERSION = "3.11"
 PLATFORM = "x86_64-manylinux_2_28"  # the torch CPU wheel's platform
-DEV_EXTRAS = ("dev", "postgres", "onnx")
+DEV_EXTRAS = ("dev", "postgres", "onnx", "ray")
 SERVE_EXTRAS = ("postgres",)
 
 
