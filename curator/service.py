@@ -38,7 +38,7 @@ from curator.errors import FailedPrecondition, FieldViolation, InvalidArgument, 
 from curator.monitor.collapse import diversity_windows
 from curator.observability import metrics
 from curator.pipeline import Pipeline
-from curator.pipeline.pipeline import IDENTITY
+from curator.pipeline.pipeline import IDENTITY, by_identity
 from curator.settings import Settings
 from curator.state.admission_log import Batch
 from curator.state.collection import AdmissionRecord, CollectionState, Progress
@@ -89,6 +89,17 @@ class CollectionInfo:
     policy_version: int
     created_at: datetime
     kept_count: int
+
+
+@dataclass(slots=True)
+class BatchBase:
+    """A collection as a batch job found it: the policy it judges by and the admission number it saw."""
+
+    name: str
+    policy: Policy
+    policy_version: int
+    state: CollectionState
+    seq: int
 
 
 class Curator:
@@ -333,6 +344,49 @@ class Curator:
             if replay is not None:
                 out[sample.id] = replay
         return out
+
+    # ---------------------------------------------------------------- batch jobs
+
+    def batch_base(self, collection: str) -> BatchBase:
+        """What a batch job judges against: the collection's policy and state, brought up to date."""
+        record = self._record(collection, fresh=True)
+        state = self._state(record)
+        state.catch_up()
+        return BatchBase(record.name, record.policy, record.policy_version, state, state.seq)
+
+    def batch_identity(self, base: BatchBase, items: Sequence[Item], dry_run: bool) -> dict[int, Decision]:
+        """Decisions the collection already holds, by position: ALREADY_KEPT / ID_CONFLICT for ids it
+        kept, and (unless ``dry_run``) replays of logged decisions for resends, as ``filter`` gives them."""
+        known = by_identity(items, base.state, base.policy_version)
+        if dry_run:
+            return known
+        rest = [it for it in items if it.position not in known]
+        replays = self._replays(base.name, [it.sample for it in rest], base.state, base.policy_version)
+        known.update({it.position: replays[it.sample.id] for it in rest if it.sample.id in replays})
+        return known
+
+    def batch_commit(self, base: BatchBase, kept: Sequence[Item], logged: Sequence[LoggedDecision]) -> None:
+        """Admit a batch job's kept samples and log its decisions in one transaction, provided the
+        collection is as the job saw it (``base.seq``); FailedPrecondition otherwise (run the job again:
+        it then judges against what was admitted meanwhile)."""
+        state = base.state
+        with state.lock, state.exclusive():
+            state.catch_up()
+            if state.seq != base.seq:
+                raise FailedPrecondition(
+                    f"collection {base.name!r} changed while the batch job ran ({state.seq - base.seq} "
+                    "samples admitted elsewhere): run the job again with a new output directory, so that "
+                    "it judges against them"
+                )
+            try:
+                state.commit(kept, logged, base.policy_version)
+            except LostRace:
+                raise FailedPrecondition(
+                    f"the policy of collection {base.name!r} changed while the batch job ran: run the job "
+                    "again with a new output directory"
+                ) from None
+            base.seq = state.seq
+        metrics.observe_decisions(base.name, list(logged))
 
     # ---------------------------------------------------------------- decisions and reviews
 

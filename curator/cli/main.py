@@ -7,6 +7,7 @@ against a running server with ``--server HOST:PORT``; the results are the same.
 from __future__ import annotations
 
 import getpass
+import json
 import logging
 import math
 import os
@@ -36,7 +37,7 @@ from rich.progress import (
 
 from curator.api.client import RemoteError
 from curator.cli.backend import Backend, ensure_collection, load_settings, open_backend, server_limits
-from curator.cli.filtering import FilterRun, Outputs
+from curator.cli.filtering import Counts, FilterRun, Outputs
 from curator.cli.io import InputError, JsonlWriter, open_input
 from curator.cli.render import (
     collections_table,
@@ -167,17 +168,22 @@ def serve(
 
 @app.command("filter")
 def filter_command(
-    input: Annotated[
-        Path,
+    inputs: Annotated[
+        list[Path],
         typer.Argument(
-            help="JSONL (.jsonl/.json: an object per line), a .json array, or .parquet; - reads stdin.",
+            help="JSONL (.jsonl/.json: an object per line), a .json array, or .parquet; - reads stdin."
+            " --engine ray also takes several files and directories of shards.",
             show_default=False,
         ),
     ],
     decisions: Annotated[
-        Path,
-        typer.Option("--decisions", help="Write one decision per valid record here (JSONL).", dir_okay=False),
-    ],
+        Path | None,
+        typer.Option(
+            "--decisions",
+            help="Write one decision per valid record here (JSONL); required by --engine local.",
+            dir_okay=False,
+        ),
+    ] = None,
     collection: CollectionOption = "default",
     kept: Annotated[Path | None, typer.Option("--kept", help="Input records that were kept.")] = None,
     dropped: Annotated[
@@ -209,6 +215,39 @@ def filter_command(
             help="Exit 0 even when no record was valid (an empty input, or every line bad).",
         ),
     ] = False,
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine",
+            help="local: this process (or --server). ray: a Ray cluster, same decisions (docs/ray.md).",
+        ),
+    ] = "local",
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            "--ray-address",
+            help="--engine ray: auto (this machine's cluster) or ray://HOST:PORT; default: a local runtime.",
+        ),
+    ] = None,
+    output_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--output-dir",
+            help="--engine ray: decisions/, kept/, dropped/, review/, invalid/ (one part per piece),"
+            " summary.json; a rerun with the same directory resumes.",
+            file_okay=False,
+        ),
+    ] = None,
+    output_format: Annotated[
+        str, typer.Option("--output-format", help="--engine ray: decisions as jsonl or parquet.")
+    ] = "jsonl",
+    num_cpus: Annotated[
+        int | None,
+        typer.Option("--num-cpus", min=1, help="--engine ray, no --ray-address: CPUs of the local runtime."),
+    ] = None,
+    piece_records: Annotated[
+        int, typer.Option("--piece-records", min=1, help="--engine ray: records per unit of work.")
+    ] = 5_000,
 ) -> None:
     """Filter a file of samples; write decisions, and optionally the records split by verdict.
 
@@ -232,6 +271,36 @@ def filter_command(
     option; 130 on Ctrl-C.
     """
     console = _err_console()
+    if engine not in ("local", "ray"):
+        raise typer.BadParameter("choose local or ray", param_hint="--engine")
+    if engine == "ray":
+        _filter_with_ray(
+            console,
+            inputs,
+            output_dir,
+            collection=collection,
+            dry_run=dry_run,
+            score_all=score_all,
+            create=create,
+            config=config,
+            data_dir=data_dir,
+            server=server,
+            ray_address=ray_address,
+            output_format=output_format,
+            num_cpus=num_cpus,
+            piece_records=piece_records,
+        )
+        return
+    if decisions is None:
+        raise typer.BadParameter(
+            "--engine local writes its decisions to --decisions FILE", param_hint="--decisions"
+        )
+    if len(inputs) != 1:
+        raise typer.BadParameter(
+            "--engine local reads one file; --engine ray reads several, or directories of shards",
+            param_hint="INPUTS",
+        )
+    input = inputs[0]
     with _domain_errors(console):
         settings = load_settings(config, data_dir)
         limits = settings.limits.limits()
@@ -323,6 +392,76 @@ def filter_command(
             problem = f"no valid record in {name} ({counts.read:,} read, {counts.invalid:,} invalid)"
         console.print(f"error: {problem}: nothing was filtered (--allow-empty accepts that)")
         raise typer.Exit(1)
+
+
+def _filter_with_ray(
+    console: Console,
+    inputs: list[Path],
+    output_dir: Path | None,
+    *,
+    collection: str,
+    dry_run: bool,
+    score_all: bool,
+    create: bool,
+    config: Path | None,
+    data_dir: Path | None,
+    server: str | None,
+    ray_address: str | None,
+    output_format: str,
+    num_cpus: int | None,
+    piece_records: int,
+) -> None:
+    """``curator filter --engine ray``: the job runs against this machine's store (or its PostgreSQL),
+    with Ray doing the per-sample work and the shuffles; see curator.batch.engine."""
+    from curator.batch.engine import BatchJob, run_batch
+
+    if output_dir is None:
+        raise typer.BadParameter(
+            "--engine ray writes its results to --output-dir DIR", param_hint="--output-dir"
+        )
+    if server is not None:
+        raise typer.BadParameter(
+            "--engine ray works on the store itself (set store.url to share it with servers),"
+            " not through --server",
+            param_hint="--server",
+        )
+    if output_format not in ("jsonl", "parquet"):
+        raise typer.BadParameter("choose jsonl or parquet", param_hint="--output-format")
+    with _domain_errors(console):
+        settings = load_settings(config, data_dir)
+        with open_backend(settings, None) as backend:
+            _, created = ensure_collection(backend, collection, create)
+            if created:
+                console.print(f"created collection {collection!r} with the default policy")
+            job = BatchJob(
+                inputs=list(inputs),
+                output_dir=output_dir,
+                collection=collection,
+                dry_run=dry_run,
+                score_all=score_all,
+                output_format=output_format,  # type: ignore[arg-type]
+                piece_records=piece_records,
+                ray_address=ray_address,
+                num_cpus=num_cpus,
+            )
+            summary = run_batch(
+                job,
+                backend,  # type: ignore[arg-type]
+                report=console.print,
+                progress=lambda stage: console.print(f"{stage}…"),
+            )
+        counts = Counts(
+            read=summary.read,
+            kept=summary.kept,
+            dropped=summary.dropped,
+            review=summary.review,
+            invalid=summary.invalid,
+            seconds=summary.seconds,
+        )
+        title = f"curator filter --engine ray → {collection}"
+        title += " (dry run: nothing admitted)" if dry_run else ""
+        console.print(summary_table(counts, title))
+        typer.echo(json.dumps(summary.to_json(), sort_keys=True))
 
 
 def _progress(console: Console) -> Progress:

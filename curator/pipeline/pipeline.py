@@ -98,7 +98,7 @@ class Pipeline:
         self, items: list[Item], state: CollectionState, policy: Policy, version: int, score_all: bool
     ) -> tuple[dict[int, Decision], _Outcome]:
         """Decisions by identity (ids the collection kept), then the checks' for the rest."""
-        known = _by_identity(items, state, version)
+        known = by_identity(items, state, version)
         fresh = [it for it in items if it.position not in known]
         return known, self._evaluate(fresh, state, policy, version, score_all)
 
@@ -186,7 +186,7 @@ class Pipeline:
 IDENTITY = "identity"  # the "check" of reasons about a sample's id, which no policy turns off
 
 
-def _by_identity(items: Sequence[Item], state: CollectionState, version: int) -> dict[int, Decision]:
+def by_identity(items: Sequence[Item], state: CollectionState, version: int) -> dict[int, Decision]:
     """Decisions for the items whose id the collection already kept: ALREADY_KEPT for the same content,
     ID_CONFLICT for other content."""
     out: dict[int, Decision] = {}

@@ -1,0 +1,597 @@
+"""``curator filter --engine ray``: the local engine's decisions for files of samples, on a Ray cluster.
+
+The job runs in four steps, each resumable from the output directory:
+
+1. **measure** (Ray Data, an actor pool: the models load once per actor): each piece of input is
+   validated, every per-sample check runs, and every indexed check's features are computed. Each
+   finished piece is saved under ``_work/``; a restarted job skips it.
+2. **match** (Ray tasks): hash and LSH band shuffles and a blocked vector search find every pair of
+   samples that could be duplicates; the collection's own indexes give each sample's best match
+   among what it kept before the job.
+3. **decide** (the driver): one pass in input order (:mod:`curator.batch.resolve`), the pipeline's
+   rules exactly, so that the decisions equal the local engine's sample for sample. Saved before
+   anything is admitted, so a job killed while admitting resumes with the same decisions.
+4. **write and admit**: decisions and the kept / dropped / review / invalid records per piece, then
+   (unless ``dry_run``) the kept samples and every decision committed in chunks, one transaction each,
+   provided nobody else admitted to the collection meanwhile.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import pickle
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from curator.batch.measure import BadRecord, MeasuredPiece, Measurer
+from curator.batch.plan import DEFAULT_PIECE_RECORDS, Piece, fingerprint, plan
+from curator.batch.resolve import IndexedEvidence, Measured, resolve
+from curator.batch.shuffle import digest_keys, nearest_earlier, pairs_of, runs, signature_band_keys, split
+from curator.checks.base import IndexedCheck, Item
+from curator.checks.near_duplicate import pair_scores
+from curator.dedup.minhash import lsh_params
+from curator.domain.decision import Decision, Verdict
+from curator.domain.reasons import ReasonCode
+from curator.errors import FailedPrecondition
+from curator.formats import decision_json
+from curator.service import BatchBase, Curator
+from curator.state.store import LoggedDecision
+
+OutputFormat = Literal["jsonl", "parquet"]
+ADMIT_CHUNK = 5_000  # decisions per admission transaction
+NEIGHBOURS = 16  # earlier neighbours each sample keeps from the vector search
+QUERY_BLOCK = 2_048  # queries per vector-search task
+
+
+@dataclass(slots=True)
+class BatchJob:
+    """One batch job. ``ray_address`` None starts a local Ray runtime with ``num_cpus`` CPUs."""
+
+    inputs: list[Path]
+    output_dir: Path
+    collection: str = "default"
+    dry_run: bool = False
+    score_all: bool = False
+    output_format: OutputFormat = "jsonl"
+    piece_records: int = DEFAULT_PIECE_RECORDS
+    ray_address: str | None = None
+    num_cpus: int | None = None
+    actors: int | None = None  # measuring actors; default: one per CPU of the cluster
+    partitions: int = 16  # reduce tasks per shuffle
+
+
+@dataclass(slots=True)
+class BatchSummary:
+    read: int = 0
+    kept: int = 0
+    dropped: int = 0
+    review: int = 0
+    invalid: int = 0
+    seconds: float = 0.0
+    pieces: int = 0
+    pieces_resumed: int = 0
+    admitted: int = 0
+    by_reason: dict[str, int] = field(default_factory=dict)
+    shuffle_bytes_by_node: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def rate(self) -> float:
+        return self.read / self.seconds if self.seconds > 0 else 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "samples_per_s": round(self.rate, 1)}
+
+
+def _ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise FailedPrecondition(
+            "--engine ray needs Ray Data: pip install 'curator[ray]' (or run `make setup`)"
+        ) from None
+    return ray
+
+
+@contextmanager
+def ray_runtime(address: str | None, num_cpus: int | None) -> Iterator[Any]:
+    """Connect to ``address`` (``auto``: the cluster this machine belongs to), or start a local runtime;
+    a runtime already started by the caller is used as it is and left running."""
+    ray = _ray()
+    if ray.is_initialized():
+        yield ray
+        return
+    os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+    if address:
+        ray.init(address=address, log_to_driver=False)
+    else:
+        ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False)
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
+
+
+# ---------------------------------------------------------------- the job
+
+
+def run_batch(
+    job: BatchJob,
+    curator: Curator,
+    report: Callable[[str], None] = print,
+    progress: Callable[[str], None] = lambda stage: None,
+) -> BatchSummary:
+    """Run ``job`` against ``curator``'s collection; bad records are reported as ``FILE line N: ...``."""
+    started = time.perf_counter()
+    base = curator.batch_base(job.collection)
+    pieces = plan(job.inputs, job.piece_records)
+    work = job.output_dir / "_work"
+    work.mkdir(parents=True, exist_ok=True)
+    key = fingerprint(
+        pieces,
+        json.dumps(
+            [base.name, base.policy.model_dump(mode="json"), base.policy_version, job.score_all, job.dry_run],
+            sort_keys=True,
+        ),
+    )
+    manifest = _Manifest.load(work / "job.json", key, base)
+    summary = BatchSummary(pieces=len(pieces))
+    with ray_runtime(job.ray_address, job.num_cpus) as ray:
+        if manifest.decided_seq is None:
+            progress("measure")
+            summary.pieces_resumed = _measure(ray, job, curator, base, pieces, work)
+            progress("match")
+            decided = _decide(ray, job, curator, base, pieces, work, summary)
+            _save(work / "decided.pkl", decided)
+            manifest.decided_seq = base.seq
+            manifest.save()
+        else:
+            summary.pieces_resumed = len(pieces)
+            decided = _load(work / "decided.pkl")
+    progress("write")
+    _write_outputs(job, pieces, decided, report, summary)
+    if not job.dry_run:
+        progress("admit")
+        summary.admitted = _admit(curator, base, decided, manifest)
+    summary.seconds = time.perf_counter() - started
+    (job.output_dir / "summary.json").write_text(json.dumps(summary.to_json(), indent=2) + "\n")
+    return summary
+
+
+@dataclass(slots=True)
+class _Decided:
+    """The job's result before anything is admitted: per piece, in file order."""
+
+    # Per piece: (line, raw, decision) of valid samples, and bad records.
+    decisions: dict[int, list[tuple[int, bytes, Decision]]]
+    bad: dict[int, list[BadRecord]]
+    # Kept samples to admit (position order), with their features; and what the log takes.
+    kept: list[Item]
+    logged: list[LoggedDecision]
+    # For each logged decision, how many kept samples precede it in ``kept`` (for chunking).
+    kept_before: list[int]
+
+
+class _Manifest:
+    """``_work/job.json``: which job this directory belongs to, and how far admission got."""
+
+    def __init__(self, path: Path, key: str, data: dict[str, Any]) -> None:
+        self.path, self.key = path, key
+        self.decided_seq: int | None = data.get("decided_seq")
+        self.committed: int = data.get("committed_chunks", 0)
+
+    @classmethod
+    def load(cls, path: Path, key: str, base: BatchBase) -> _Manifest:
+        if not path.exists():
+            manifest = cls(path, key, {})
+            manifest.save()
+            return manifest
+        data = json.loads(path.read_text())
+        if data.get("fingerprint") != key:
+            raise FailedPrecondition(
+                f"{path.parent.parent} holds the results of another job (other input, collection or "
+                "policy): use a new --output-dir, or delete this one to start over"
+            )
+        return cls(path, key, data)
+
+    def save(self) -> None:
+        tmp = self.path.with_suffix(".tmp")
+        data = {"fingerprint": self.key, "decided_seq": self.decided_seq, "committed_chunks": self.committed}
+        tmp.write_text(json.dumps(data))
+        os.replace(tmp, self.path)
+
+
+def _save(path: Path, obj: object) -> None:
+    tmp = path.with_suffix(".tmp")
+    with tmp.open("wb") as out:
+        pickle.dump(obj, out, protocol=pickle.HIGHEST_PROTOCOL)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(tmp, path)
+
+
+def _load(path: Path) -> Any:
+    with path.open("rb") as f:
+        return pickle.load(f)
+
+
+# ---------------------------------------------------------------- 1. measure
+
+
+class _MeasureActor:
+    """A Ray Data actor: builds the checks (and loads their models) once, then measures pieces."""
+
+    def __init__(self, curator_settings: Any, policy: Any) -> None:
+        self.measurer = Measurer(curator_settings, policy)
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        payloads = []
+        for spec in batch["piece"]:
+            piece = Piece(**json.loads(spec))
+            payloads.append(pickle.dumps(self.measurer.measure(piece), protocol=pickle.HIGHEST_PROTOCOL))
+        return {"index": np.asarray(batch["index"]), "payload": np.array(payloads, dtype=object)}
+
+
+def _piece_path(work: Path, piece: Piece) -> Path:
+    return work / f"{piece.name}.measured.pkl"
+
+
+def _measure(
+    ray: Any, job: BatchJob, curator: Curator, base: BatchBase, pieces: list[Piece], work: Path
+) -> int:
+    """Measure the pieces not measured yet; returns how many were found done."""
+    todo = [p for p in pieces if not _piece_path(work, p).exists()]
+    if not todo:
+        return len(pieces)
+    actors = job.actors or max(1, int(ray.cluster_resources().get("CPU", 1)))
+    ds = ray.data.from_items([{"index": p.index, "piece": json.dumps(asdict(p))} for p in todo])
+    ds = ds.repartition(len(todo)).map_batches(
+        _MeasureActor,
+        batch_size=1,
+        concurrency=(1, min(actors, len(todo))),
+        fn_constructor_kwargs={"curator_settings": curator.settings, "policy": base.policy},
+        num_cpus=1,
+        max_restarts=-1,
+        max_task_retries=-1,
+    )
+    for row in ds.iter_rows():
+        piece = pieces[int(row["index"])]
+        path = _piece_path(work, piece)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(row["payload"])
+        os.replace(tmp, path)
+    return len(pieces) - len(todo)
+
+
+# ---------------------------------------------------------------- 2 and 3. match and decide
+
+
+def _decide(
+    ray: Any,
+    job: BatchJob,
+    curator: Curator,
+    base: BatchBase,
+    pieces: list[Piece],
+    work: Path,
+    summary: BatchSummary,
+) -> _Decided:
+    measured: list[Measured] = []
+    where: list[tuple[int, int, bytes]] = []  # (piece, line, raw) per position
+    features: dict[str, dict[str, list[np.ndarray]]] = {}
+    bad: dict[int, list[BadRecord]] = {}
+    first_seen: dict[str, tuple[str, int]] = {}
+    for piece in pieces:
+        mp: MeasuredPiece = _load(_piece_path(work, piece))
+        bad[piece.index] = list(mp.bad)
+        keep = []
+        for k, (line, raw, m) in enumerate(zip(mp.lines, mp.raws, mp.measured, strict=True)):
+            seen = first_seen.setdefault(m.sample.id, (piece.path, line))
+            if seen != (piece.path, line):
+                bad[piece.index].append(
+                    BadRecord(
+                        line,
+                        raw,
+                        [
+                            f"duplicate id {m.sample.id!r} (first seen in {seen[0]} line {seen[1]}):"
+                            " ids must be unique"
+                        ],
+                    )
+                )
+                continue
+            keep.append(k)
+            measured.append(m)
+            where.append((piece.index, line, raw))
+        for check_name, piece_columns in mp.features.items():
+            for name, column in piece_columns.items():
+                features.setdefault(check_name, {}).setdefault(name, []).append(column[keep])
+        bad[piece.index].sort(key=lambda b: b.line)
+    columns: dict[str, dict[str, np.ndarray]] = {
+        name: {f: np.concatenate(parts) for f, parts in cols.items()} for name, cols in features.items()
+    }
+    policy = base.policy
+    items = [Item.build(m.sample, k, policy.dedup_key) for k, m in enumerate(measured)]
+    known = curator.batch_identity(base, items, job.dry_run)
+    checks = [c for c in curator.checks if policy.check(c.name).enabled]
+    evidence: dict[str, IndexedEvidence] = {}
+    for check in checks:
+        if isinstance(check, IndexedCheck):
+            found: dict[str, np.ndarray] = columns.get(check.name, {})
+            evidence[check.name] = _match(ray, job, check, base, found, len(measured), summary)
+    skip = frozenset(known)
+    resolved = resolve(
+        measured, checks, policy, base.policy_version, evidence, skip=skip, score_all=job.score_all
+    )
+    decisions_by_piece: dict[int, list[tuple[int, bytes, Decision]]] = {p.index: [] for p in pieces}
+    kept: list[Item] = []
+    logged: list[LoggedDecision] = []
+    kept_before: list[int] = []
+    for k, (m, (piece_index, line, raw)) in enumerate(zip(measured, where, strict=True)):
+        decision = known.get(k) or resolved.decisions[k]
+        assert decision is not None
+        decisions_by_piece[piece_index].append((line, raw, decision))
+        codes = {r.code for r in decision.reasons}
+        if k not in known and decision.verdict is Verdict.KEEP:
+            item = items[k]
+            item.scores = dict(decision.scores)
+            for check_name, cols in columns.items():
+                item.features[check_name] = {f: col[k] for f, col in cols.items()}
+            kept.append(item)
+        if ReasonCode.ALREADY_KEPT in codes or ReasonCode.ALREADY_DECIDED in codes:
+            continue  # the log holds it already
+        logged.append(LoggedDecision(decision, m.sample.metadata, m.sample))
+        kept_before.append(len(kept))
+    return _Decided(decisions_by_piece, bad, kept, logged, kept_before)
+
+
+def _match(
+    ray: Any,
+    job: BatchJob,
+    check: IndexedCheck,
+    base: BatchBase,
+    columns: dict[str, np.ndarray],
+    n: int,
+    summary: BatchSummary,
+) -> IndexedEvidence:
+    """One indexed check's evidence: best seed match per sample, and candidate pairs within the job."""
+    index = base.state.index(check.name)
+    seed: list[tuple[float, str]] = [(0.0, "")] * n
+    if len(index) and n:
+        step = 4_096
+        for a in range(0, n, step):
+            part = {k: v[a : a + step] for k, v in columns.items()}
+            for k, (score, row) in enumerate(index.best_matches(part)):
+                seed[a + k] = (score, index.id_of(row)) if row >= 0 else (0.0, "")
+    if n < 2:
+        return IndexedEvidence(seed, {})
+    params = base.policy.check(check.name).params
+    if "digest" in columns:  # exact duplicates: a hash shuffle
+        keys = digest_keys(columns["digest"])
+        groups = _shuffle(ray, job, keys[:, None], summary)
+        digests = columns["digest"]
+        candidates: dict[int, list[tuple[int, float]]] = {}
+        for g in groups:
+            for a in range(1, len(g)):
+                j = int(g[a])
+                if not digests[j].any():
+                    continue
+                same = [int(i) for i in g[:a] if np.array_equal(digests[i], digests[j])]
+                if same:
+                    candidates[j] = [(i, 1.0) for i in same]
+        return IndexedEvidence(seed, candidates)
+    if "signature" in columns:  # near duplicates: an LSH band shuffle, then verification
+        bands, rows = lsh_params(float(params["lsh_threshold"]), int(params["num_perm"]))
+        keys = signature_band_keys(columns["signature"], bands, rows)
+        ii, jj = pairs_of(_shuffle(ray, job, keys, summary))
+        scores = _verify(ray, columns, ii, jj)
+        candidates = {}
+        for i, j, s in zip(ii.tolist(), jj.tolist(), scores.tolist(), strict=True):
+            candidates.setdefault(j, []).append((i, s))
+        return IndexedEvidence(seed, candidates)
+    if "embedding" in columns:  # semantic duplicates: a blocked exact search, sharded by query block
+        vectors = np.ascontiguousarray(columns["embedding"], dtype=np.float32)
+        ref = ray.put(vectors)
+        tasks = [
+            _nearest.remote(ref, a, min(a + QUERY_BLOCK, n), NEIGHBOURS) for a in range(0, n, QUERY_BLOCK)
+        ]
+        candidates = {}
+        for ii, jj, ss in ray.get(tasks):
+            for i, j, s in zip(ii.tolist(), jj.tolist(), ss.tolist(), strict=True):
+                candidates.setdefault(j, []).append((i, s))
+        truncated = frozenset(j for j, c in candidates.items() if len(c) >= NEIGHBOURS)
+
+        def fallback(j: int, kept: Sequence[int]) -> tuple[int, float]:
+            """The best kept earlier sample by exhaustive search (all k neighbours were dropped)."""
+            earlier = [i for i in kept if i < j]
+            if not earlier:
+                return -1, 0.0
+            sims = vectors[earlier] @ vectors[j]
+            best = int(np.argmax(sims))
+            return earlier[best], max(0.0, float(sims[best]))
+
+        return IndexedEvidence(seed, candidates, truncated, fallback)
+    raise FailedPrecondition(f"indexed check {check.name!r} has no batch matcher: run it with --engine local")
+
+
+def _shuffle(ray: Any, job: BatchJob, keys: np.ndarray, summary: BatchSummary) -> list[np.ndarray]:
+    """Groups of positions with equal keys (a row of ``keys`` per position, one shuffle for all its
+    columns): map tasks split rows by key into partitions, one reduce task per partition groups them."""
+    n = len(keys)
+    partitions = max(1, job.partitions)
+    step = max(1, -(-n // max(1, job.partitions)))
+    refs = ray.put(keys)
+    maps = [
+        _split.options(num_returns=partitions + 1).remote(refs, a, min(a + step, n), partitions)
+        for a in range(0, n, step)
+    ]
+    for m in maps:  # the last return of each map task: (node, bytes sent)
+        node, sent = ray.get(m[-1])
+        summary.shuffle_bytes_by_node[node] = summary.shuffle_bytes_by_node.get(node, 0) + sent
+    reduces = [_reduce.remote(*[m[p] for m in maps]) for p in range(partitions)]
+    groups: list[np.ndarray] = []
+    for part in ray.get(reduces):
+        groups += part
+    return groups
+
+
+def _verify(ray: Any, columns: dict[str, np.ndarray], ii: np.ndarray, jj: np.ndarray) -> np.ndarray:
+    if not len(ii):
+        return np.empty(0)
+    ref = ray.put(columns)
+    step = 200_000
+    return np.concatenate(
+        ray.get([_score.remote(ref, ii[a : a + step], jj[a : a + step]) for a in range(0, len(ii), step)])
+    )
+
+
+def _remote(fn: Callable[..., Any]) -> Any:
+    """Ray remote functions, declared lazily so that importing this module needs no Ray."""
+
+    class Lazy:
+        _impl: Any = None
+
+        def __getattr__(self, name: str) -> Any:
+            if Lazy._impl is None:
+                Lazy._impl = _ray().remote(max_retries=-1)(fn)
+            return getattr(Lazy._impl, name)
+
+    return Lazy()
+
+
+def _split_impl(keys: np.ndarray, start: int, stop: int, partitions: int) -> tuple[Any, ...]:
+    import ray
+
+    rows = keys[start:stop]
+    positions = np.repeat(np.arange(start, stop, dtype=np.int64), rows.shape[1])
+    flat = rows.ravel()
+    nonzero = flat != 0
+    parts = split(flat[nonzero], positions[nonzero], partitions)
+    sent = sum(k.nbytes + p.nbytes for k, p in parts)
+    return (*parts, (ray.get_runtime_context().get_node_id(), sent))
+
+
+def _reduce_impl(*parts: tuple[np.ndarray, np.ndarray]) -> list[np.ndarray]:
+    keys = np.concatenate([k for k, _ in parts]) if parts else np.empty(0, dtype=np.uint64)
+    positions = np.concatenate([p for _, p in parts]) if parts else np.empty(0, dtype=np.int64)
+    return runs(keys, positions)
+
+
+def _score_impl(columns: dict[str, np.ndarray], ii: np.ndarray, jj: np.ndarray) -> np.ndarray:
+    return pair_scores(columns, ii, columns, jj)
+
+
+def _nearest_impl(vectors: np.ndarray, start: int, stop: int, k: int) -> tuple[np.ndarray, ...]:
+    return nearest_earlier(vectors, start, stop, k)
+
+
+_split = _remote(_split_impl)
+_reduce = _remote(_reduce_impl)
+_score = _remote(_score_impl)
+_nearest = _remote(_nearest_impl)
+
+
+# ---------------------------------------------------------------- 4. write and admit
+
+
+def _write_outputs(
+    job: BatchJob,
+    pieces: Sequence[Piece],
+    decided: _Decided,
+    report: Callable[[str], None],
+    summary: BatchSummary,
+) -> None:
+    reasons: Counter[str] = Counter()
+    for piece in pieces:
+        rows = decided.decisions.get(piece.index, [])
+        bad = decided.bad.get(piece.index, [])
+        for b in bad:
+            report(f"{piece.path} line {b.line}: {'; '.join(b.problems)}")
+        summary.read += len(rows) + len(bad)
+        summary.invalid += len(bad)
+        split_raw: dict[str, list[bytes]] = {"kept": [], "dropped": [], "review": []}
+        for _, raw, d in rows:
+            name = {Verdict.KEEP: "kept", Verdict.DROP: "dropped", Verdict.REVIEW: "review"}[d.verdict]
+            split_raw[name].append(raw)
+            setattr(summary, name, getattr(summary, name) + 1)
+            reasons.update(str(r.code) for r in d.reasons)
+        _write_part(job, "decisions", piece, [decision_json(d) for _, _, d in rows])
+        for name, raws in split_raw.items():
+            _write_raw(job, name, piece, raws)
+        _write_raw(job, "invalid", piece, [b.raw for b in bad])
+    summary.by_reason = dict(sorted(reasons.items()))
+
+
+def _write_part(job: BatchJob, kind: str, piece: Piece, lines: list[dict[str, Any]]) -> None:
+    folder = job.output_dir / kind
+    folder.mkdir(parents=True, exist_ok=True)
+    if job.output_format == "parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        path = folder / f"{piece.name}.parquet"
+        tmp = path.with_suffix(".tmp")
+        rows = [{**d, "reasons": json.dumps(d["reasons"]), "scores": json.dumps(d["scores"])} for d in lines]
+        for row in rows:
+            if "annotations" in row:
+                row["annotations"] = json.dumps(row["annotations"])
+        pq.write_table(pa.Table.from_pylist(rows), tmp)
+    else:
+        path = folder / f"{piece.name}.jsonl"
+        tmp = path.with_suffix(".tmp")
+        import orjson
+
+        tmp.write_bytes(b"".join(orjson.dumps(d) + b"\n" for d in lines))
+    os.replace(tmp, path)
+
+
+def _write_raw(job: BatchJob, kind: str, piece: Piece, raws: list[bytes]) -> None:
+    """Input records verbatim, as the local engine's --kept/--dropped/--review/--invalid files hold them."""
+    folder = job.output_dir / kind
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{piece.name}.jsonl"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(b"".join(r.rstrip(b"\r\n") + b"\n" for r in raws))
+    os.replace(tmp, path)
+
+
+def _admit(curator: Curator, base: BatchBase, decided: _Decided, manifest: _Manifest) -> int:
+    """Commit the job in chunks of ADMIT_CHUNK decisions, each with the kept samples among them.
+
+    The manifest counts committed chunks. A chunk committed just before a crash (the manifest not yet
+    updated) is recognised by the collection's admission number having moved by exactly its samples
+    while the log holds its decisions."""
+    logged, kept = decided.logged, decided.kept
+    if not logged:
+        return 0
+    bounds = [*range(0, len(logged), ADMIT_CHUNK), len(logged)]
+    chunks = list(itertools.pairwise(bounds))
+    assert manifest.decided_seq is not None
+    done_kept = decided.kept_before[bounds[manifest.committed] - 1] if manifest.committed else 0
+    base.state.catch_up()
+    base.seq = manifest.decided_seq + done_kept
+    admitted = 0
+    for c in range(manifest.committed, len(chunks)):
+        a, b = chunks[c]
+        k0 = decided.kept_before[a - 1] if a else 0
+        k1 = decided.kept_before[b - 1]
+        if base.state.seq == base.seq + (k1 - k0) and _logged_already(curator, base, logged[a:b]):
+            base.seq = base.state.seq  # committed before the crash
+        else:
+            curator.batch_commit(base, kept[k0:k1], logged[a:b])
+            admitted += k1 - k0
+        manifest.committed = c + 1
+        manifest.save()
+    return admitted
+
+
+def _logged_already(curator: Curator, base: BatchBase, chunk: Sequence[LoggedDecision]) -> bool:
+    ids = [chunk[0].decision.sample_id, chunk[-1].decision.sample_id]
+    found = {r.decision.sample_id for r in curator.store.decisions_for(base.name, ids)}
+    return set(ids) <= found
