@@ -19,7 +19,7 @@ LAYERS: list[set[str]] = [
     {"checks"},
     {"pipeline"},
     {"service"},
-    {"api", "cli", "web", "formats", "v1"},
+    {"api", "cli", "web", "formats", "v1", "batch"},
 ]
 # Within-layer facts the direction alone does not say.
 FORBIDDEN = {"checks": ("curator.state.collection", "curator.state.sql", "curator.state.store")}

@@ -256,11 +256,9 @@ def _measure(
     ds = ds.repartition(len(todo)).map_batches(
         _MeasureActor,
         batch_size=1,
-        concurrency=(1, min(actors, len(todo))),
+        compute=ray.data.ActorPoolStrategy(min_size=1, max_size=min(actors, len(todo))),
         fn_constructor_kwargs={"curator_settings": curator.settings, "policy": base.policy},
-        num_cpus=1,
-        max_restarts=-1,
-        max_task_retries=-1,
+        num_cpus=1,  # Ray Data restarts a lost actor and retries its piece (max_restarts=-1 by default)
     )
     for row in ds.iter_rows():
         piece = pieces[int(row["index"])]
