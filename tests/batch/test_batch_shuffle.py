@@ -1,0 +1,58 @@
+"""The shuffle primitives against brute force: what a partition groups, and the blocked vector search."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from curator.batch.shuffle import nearest_earlier, pairs_of, runs, signature_band_keys, split
+from curator.dedup.lsh import pairs_within
+
+
+def test_a_hash_shuffle_groups_equal_keys_whatever_the_partitioning() -> None:
+    rng = np.random.default_rng(0)
+    keys = rng.integers(1, 40, size=500).astype(np.uint64)
+    positions = np.arange(500, dtype=np.int64)
+    expected = {}
+    for k, p in zip(keys.tolist(), positions.tolist(), strict=True):
+        expected.setdefault(k, []).append(p)
+    want = sorted(tuple(v) for v in expected.values() if len(v) > 1)
+    for partitions in (1, 3, 16):
+        groups = []
+        for part_keys, part_positions in split(keys, positions, partitions):
+            groups += runs(part_keys, part_positions)
+        assert sorted(tuple(g.tolist()) for g in groups) == want
+
+
+def test_the_band_shuffle_finds_exactly_the_pairs_that_share_a_band() -> None:
+    rng = np.random.default_rng(1)
+    signatures = rng.integers(0, 4, size=(120, 12)).astype(np.uint32)  # few values: many shared bands
+    bands, rows = 4, 3
+    keys = signature_band_keys(signatures, bands, rows)
+    positions = np.repeat(np.arange(120, dtype=np.int64), bands)
+    groups = []
+    for part_keys, part_positions in split(keys.ravel(), positions, 5):
+        groups += runs(part_keys, part_positions)
+    ii, jj = pairs_of(groups)
+    ei, ej = pairs_within(signatures, bands, rows)
+    assert sorted(zip(ii.tolist(), jj.tolist(), strict=True)) == sorted(
+        zip(ei.tolist(), ej.tolist(), strict=True)
+    )
+    assert len(ii) > 0
+
+
+def test_the_blocked_search_returns_each_querys_k_nearest_earlier_rows() -> None:
+    rng = np.random.default_rng(2)
+    vectors = rng.normal(size=(300, 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    k = 5
+    got: dict[int, set[int]] = {}
+    for start in range(0, 300, 64):  # query blocks, key blocks smaller than the job
+        ii, jj, _ = nearest_earlier(vectors, start, min(start + 64, 300), k, block=50)
+        for i, j in zip(ii.tolist(), jj.tolist(), strict=True):
+            assert i < j
+            got.setdefault(j, set()).add(i)
+    for j in range(1, 300):
+        sims = vectors[:j] @ vectors[j]
+        want = set(np.argsort(-sims)[:k].tolist())
+        assert got[j] == want
+    assert 0 not in got  # nothing comes before the first row
