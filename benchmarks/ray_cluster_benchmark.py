@@ -79,7 +79,7 @@ def main() -> int:
         for nodes in [int(x) for x in args.nodes.split(",")]:
             cluster = None
             if nodes == 1:
-                ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+                ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
             else:
                 cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
                 for _ in range(nodes - 1):

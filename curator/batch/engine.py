@@ -113,7 +113,8 @@ def ray_runtime(address: str | None, num_cpus: int | None) -> Iterator[Any]:
     if address:
         ray.init(address=address, log_to_driver=False)
     else:
-        ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False)
+        # "local": a runtime of its own, even where another cluster runs on this machine.
+        ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, log_to_driver=False)
     try:
         yield ray
     finally:
@@ -593,3 +594,36 @@ def _logged_already(curator: Curator, base: BatchBase, chunk: Sequence[LoggedDec
     ids = [chunk[0].decision.sample_id, chunk[-1].decision.sample_id]
     found = {r.decision.sample_id for r in curator.store.decisions_for(base.name, ids)}
     return set(ids) <= found
+
+
+def filter_files(
+    inputs: Sequence[Path | str],
+    output_dir: Path | str,
+    *,
+    settings: Any = None,
+    collection: str = "default",
+    create: bool = True,
+    report: Callable[[str], None] = print,
+    **options: Any,
+) -> BatchSummary:
+    """The Python API of ``curator filter --engine ray``: open the collection's store from ``settings``
+    (a :class:`curator.settings.Settings`; default: the environment and ``./curator-data``), create the
+    collection if asked, run the job, close. ``options`` are :class:`BatchJob` fields (``dry_run``,
+    ``ray_address``, ``num_cpus``, ``output_format``, ``piece_records``, ...)."""
+    from curator.errors import NotFound
+    from curator.settings import Settings
+
+    curator = Curator(settings if settings is not None else Settings.load())
+    try:
+        try:
+            curator.get_collection(collection)
+        except NotFound:
+            if not create:
+                raise
+            curator.create_collection(collection)
+        job = BatchJob(
+            inputs=[Path(p) for p in inputs], output_dir=Path(output_dir), collection=collection, **options
+        )
+        return run_batch(job, curator, report)
+    finally:
+        curator.close()
