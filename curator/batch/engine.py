@@ -82,6 +82,7 @@ class BatchSummary:
     admitted: int = 0
     by_reason: dict[str, int] = field(default_factory=dict)
     shuffle_bytes_by_node: dict[str, int] = field(default_factory=dict)
+    stage_seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def rate(self) -> float:
@@ -145,26 +146,43 @@ def run_batch(
     )
     manifest = _Manifest.load(work / "job.json", key, base)
     summary = BatchSummary(pieces=len(pieces))
+    clock = _Stages(summary, progress)
     with ray_runtime(job.ray_address, job.num_cpus) as ray:
         if manifest.decided_seq is None:
-            progress("measure")
-            summary.pieces_resumed = _measure(ray, job, curator, base, pieces, work)
-            progress("match")
-            decided = _decide(ray, job, curator, base, pieces, work, summary)
-            _save(work / "decided.pkl", decided)
+            with clock("measure"):
+                summary.pieces_resumed = _measure(ray, job, curator, base, pieces, work)
+            with clock("match and decide"):
+                decided = _decide(ray, job, curator, base, pieces, work, summary)
+                _save(work / "decided.pkl", decided)
             manifest.decided_seq = base.seq
             manifest.save()
         else:
             summary.pieces_resumed = len(pieces)
             decided = _load(work / "decided.pkl")
-    progress("write")
-    _write_outputs(job, pieces, decided, report, summary)
+    with clock("write"):
+        _write_outputs(job, pieces, decided, report, summary)
     if not job.dry_run:
-        progress("admit")
-        summary.admitted = _admit(curator, base, decided, manifest)
+        with clock("admit"):
+            summary.admitted = _admit(curator, base, decided, manifest)
     summary.seconds = time.perf_counter() - started
     (job.output_dir / "summary.json").write_text(json.dumps(summary.to_json(), indent=2) + "\n")
     return summary
+
+
+class _Stages:
+    """Announces each step and times it into ``summary.stage_seconds``."""
+
+    def __init__(self, summary: BatchSummary, progress: Callable[[str], None]) -> None:
+        self.summary, self.progress = summary, progress
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        self.progress(name)
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.summary.stage_seconds[name] = round(time.perf_counter() - started, 3)
 
 
 @dataclass(slots=True)
@@ -312,6 +330,7 @@ def _decide(
             for name, column in piece_columns.items():
                 features.setdefault(check_name, {}).setdefault(name, []).append(column[keep])
         bad[piece.index].sort(key=lambda b: b.line)
+    started = time.perf_counter()
     columns: dict[str, dict[str, np.ndarray]] = {
         name: {f: np.concatenate(parts) for f, parts in cols.items()} for name, cols in features.items()
     }
@@ -324,10 +343,13 @@ def _decide(
         if isinstance(check, IndexedCheck):
             found: dict[str, np.ndarray] = columns.get(check.name, {})
             evidence[check.name] = _match(ray, job, check, base, found, len(measured), summary)
+    matched = time.perf_counter()
+    summary.stage_seconds["match"] = round(matched - started, 3)
     skip = frozenset(known)
     resolved = resolve(
         measured, checks, policy, base.policy_version, evidence, skip=skip, score_all=job.score_all
     )
+    summary.stage_seconds["decide"] = round(time.perf_counter() - matched, 3)
     decisions_by_piece: dict[int, list[tuple[int, bytes, Decision]]] = {p.index: [] for p in pieces}
     kept: list[Item] = []
     logged: list[LoggedDecision] = []
