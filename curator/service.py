@@ -19,9 +19,19 @@ from datetime import UTC, datetime
 
 from curator.bias.audit import BiasReport, report_from_store
 from curator.checks import default_checks
-from curator.checks.base import Check, IndexedCheck, Item
+from curator.checks.base import Check, CheckContext, IndexedCheck, Item
+from curator.checks.decontamination import DecontaminationCheck
 from curator.domain.decision import Action, Decision, Reason, Verdict
-from curator.domain.policy import Policy, PolicyPatch, apply_patch, as_patch, resolve_policy, upgrade_policy
+from curator.domain.evalset import ContaminationFinding, EvalItem, EvalSetInfo, validate_evalset
+from curator.domain.policy import (
+    Policy,
+    PolicyPatch,
+    apply_patch,
+    as_patch,
+    reasons_for,
+    resolve_policy,
+    upgrade_policy,
+)
 from curator.domain.reasons import ReasonCode
 from curator.domain.review import (
     MAX_DECISION_ID,
@@ -66,6 +76,7 @@ MAX_BUCKET_SECONDS = 100 * 366 * 86_400
 DEFAULT_PAGE_SIZE = 50
 _PAGE_TOKEN_PREFIX = "d1:"
 _CHUNK = 500  # ids per SQL IN (...) list
+_SCORE_OF = {ReasonCode.EVAL_CONTAMINATION: "eval_ngram", ReasonCode.EVAL_PARAPHRASE: "eval_similarity"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +133,7 @@ class Curator:
         self._states: dict[str, CollectionState] = {}
         self._lock = threading.Lock()
         self._closed = False
+        self._evalsets_read = -RECORD_TTL  # monotonic time the eval sets were last compared with the store
         self.default_policy = resolve_policy(settings.default_policy, self.checks)
         metrics.configure(settings.http.generator_key, settings.http.max_label_values)
         metrics.watch(self)
@@ -269,6 +281,7 @@ class Curator:
         if not collection:
             raise InvalidArgument(FieldViolation("collection", "collection is required: name one"))
         valid = validate_batch(samples, self.limits)
+        self._refresh_evalsets()
         # A retry racing its own original waits for it, then finds it kept or logged.
         with self._claims.hold(collection, [s.id for s in valid]):
             for attempt in range(POLICY_ATTEMPTS):
@@ -344,6 +357,88 @@ class Curator:
             if replay is not None:
                 out[sample.id] = replay
         return out
+
+    # ---------------------------------------------------------------- eval sets
+
+    def add_evalset(self, name: str, items: Sequence[EvalItem], source: str = "") -> EvalSetInfo:
+        """Register a gold eval set for every collection; from now on no sample may leak its items."""
+        violations = validate_evalset(name, list(items))
+        if violations:
+            raise InvalidArgument(violations)
+        info = self.store.add_evalset(name, items, source, datetime.now(UTC))
+        self._refresh_evalsets(now=True)
+        return info
+
+    def list_evalsets(self) -> list[EvalSetInfo]:
+        return self.store.list_evalsets()
+
+    def remove_evalset(self, name: str) -> EvalSetInfo:
+        info = self.store.remove_evalset(name)
+        if info is None:
+            raise NotFound(f"eval set {name!r} does not exist (`curator evalsets list` names them)")
+        self._refresh_evalsets(now=True)
+        return info
+
+    def evalsets_snapshot(self) -> dict[str, list[EvalItem]]:
+        """Every eval set's items (what a batch job's workers compare with)."""
+        self._refresh_evalsets(now=True)
+        check = self._decontamination()
+        return dict(check.evalsets.current().sets) if check is not None else {}
+
+    def rescan_evalsets(
+        self, collection: str | None = None, evalset: str | None = None
+    ) -> list[ContaminationFinding]:
+        """Check what collections already kept against the eval sets (all, or one); report, change nothing."""
+        check = self._decontamination()
+        if check is None:
+            return []
+        self._refresh_evalsets(now=True)
+        snapshot = check.evalsets.current()
+        if evalset is not None:
+            if evalset not in snapshot.sets:
+                raise NotFound(f"eval set {evalset!r} does not exist (`curator evalsets list` names them)")
+            scoped = DecontaminationCheck(check.embedder)
+            scoped.evalsets.replace({evalset: snapshot.sets[evalset]}, ())
+            check = scoped
+        names = [collection] if collection else [c.name for c in self.store.list_collections()]
+        findings: list[ContaminationFinding] = []
+        for name in names:
+            record = self._record(name, fresh=True)
+            check_policy = record.policy.check(check.name)
+            ids = self.store.kept_ids(name)
+            for start in range(0, len(ids), _CHUNK):
+                kept = self.store.kept_samples(name, ids[start : start + _CHUNK])
+                samples = [kept[i] for i in ids[start : start + _CHUNK] if i in kept]
+                items = [Item.build(s, k, record.policy.dedup_key) for k, s in enumerate(samples)]
+                results = check.evaluate_batch(items, CheckContext(check_policy))
+                for sample, result in zip(samples, results, strict=True):
+                    for reason in reasons_for(check.name, check.rules, check_policy, result):
+                        set_name, _, item_id = reason.matched_id.partition(":")
+                        detail = result.evidence[_SCORE_OF[reason.code]].detail
+                        findings.append(
+                            ContaminationFinding(
+                                name, sample.id, reason.code, set_name, item_id, reason.score, detail
+                            )
+                        )
+        return findings
+
+    def _decontamination(self) -> DecontaminationCheck | None:
+        return next((c for c in self.checks if isinstance(c, DecontaminationCheck)), None)
+
+    def _refresh_evalsets(self, now: bool = False) -> None:
+        """Bring the decontamination check's eval sets up to date with the store (at most every
+        RECORD_TTL seconds unless ``now``), so that a set added through another replica applies here."""
+        check = self._decontamination()
+        if check is None:
+            return
+        at = time.monotonic()
+        if not now and at - self._evalsets_read < RECORD_TTL:
+            return
+        self._evalsets_read = at
+        infos = self.store.list_evalsets()
+        signature = tuple((i.name, i.created_at.isoformat()) for i in infos)
+        if signature != check.evalsets.signature:
+            check.evalsets.replace({i.name: self.store.evalset_items(i.name) for i in infos}, signature)
 
     # ---------------------------------------------------------------- batch jobs
 

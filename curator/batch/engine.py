@@ -140,7 +140,14 @@ def run_batch(
     key = fingerprint(
         pieces,
         json.dumps(
-            [base.name, base.policy.model_dump(mode="json"), base.policy_version, job.score_all, job.dry_run],
+            [
+                base.name,
+                base.policy.model_dump(mode="json"),
+                base.policy_version,
+                job.score_all,
+                job.dry_run,
+                [(i.name, i.created_at.isoformat()) for i in curator.list_evalsets()],
+            ],
             sort_keys=True,
         ),
     )
@@ -248,8 +255,8 @@ def _load(path: Path) -> Any:
 class _MeasureActor:
     """A Ray Data actor: builds the checks (and loads their models) once, then measures pieces."""
 
-    def __init__(self, curator_settings: Any, policy: Any) -> None:
-        self.measurer = Measurer(curator_settings, policy)
+    def __init__(self, curator_settings: Any, policy: Any, evalsets: Any) -> None:
+        self.measurer = Measurer(curator_settings, policy, evalsets=evalsets)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         payloads = []
@@ -276,7 +283,11 @@ def _measure(
         _MeasureActor,
         batch_size=1,
         compute=ray.data.ActorPoolStrategy(min_size=1, max_size=min(actors, len(todo))),
-        fn_constructor_kwargs={"curator_settings": curator.settings, "policy": base.policy},
+        fn_constructor_kwargs={
+            "curator_settings": curator.settings,
+            "policy": base.policy,
+            "evalsets": curator.evalsets_snapshot(),
+        },
         num_cpus=1,  # Ray Data restarts a lost actor and retries its piece (max_restarts=-1 by default)
     )
     for row in ds.iter_rows():

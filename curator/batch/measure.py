@@ -7,7 +7,7 @@ becomes a :class:`MeasuredPiece`, which pickles compactly (feature columns stay 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -16,7 +16,9 @@ from curator.batch.plan import Piece, read_piece
 from curator.batch.resolve import Measured
 from curator.checks import default_checks
 from curator.checks.base import Check, CheckContext, IndexedCheck, Item, stack
+from curator.checks.decontamination import DecontaminationCheck
 from curator.cli.io import Record, to_sample_input
+from curator.domain.evalset import EvalItem
 from curator.domain.policy import Policy
 from curator.domain.validation import Limits, validate_sample
 from curator.settings import Settings
@@ -45,12 +47,22 @@ class MeasuredPiece:
 class Measurer:
     """Checks built once per process; ``measure`` is called once per piece."""
 
-    def __init__(self, settings: Settings, policy: Policy, checks: Sequence[Check] | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        policy: Policy,
+        checks: Sequence[Check] | None = None,
+        evalsets: Mapping[str, list[EvalItem]] | None = None,
+    ) -> None:
+        """``evalsets``: what the driver's store holds, since a worker may have no store to read."""
         self.settings = settings
         self.policy = policy
         self.limits: Limits = settings.limits.limits()
         all_checks = checks if checks is not None else default_checks(settings)
         self.checks = [c for c in all_checks if policy.check(c.name).enabled]
+        for check in self.checks:
+            if isinstance(check, DecontaminationCheck):
+                check.evalsets.replace(dict(evalsets or {}), ())
 
     def measure(self, piece: Piece, batch: int = 256) -> MeasuredPiece:
         out = MeasuredPiece(piece)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from curator.checks.base import Check, IndexedCheck
 from curator.checks.bias import BiasCheck
+from curator.checks.decontamination import DecontaminationCheck
 from curator.checks.empty import EmptyCheck
 from curator.checks.exact_duplicate import ExactDuplicateCheck
 from curator.checks.near_duplicate import NearDuplicateCheck
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 REGISTRY: tuple[type[Check], ...] = (
     EmptyCheck,
     ExactDuplicateCheck,
+    DecontaminationCheck,
     NearDuplicateCheck,
     SemanticCheck,
     BiasCheck,

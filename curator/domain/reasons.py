@@ -31,6 +31,9 @@ class ReasonCode(StrEnum):
     UNSUPPORTED_CLAIM = "UNSUPPORTED_CLAIM"
     HALLUCINATION = "HALLUCINATION"
     LOW_QUALITY = "LOW_QUALITY"
+    # gold eval sets (curator/checks/decontamination.py)
+    EVAL_CONTAMINATION = "EVAL_CONTAMINATION"
+    EVAL_PARAPHRASE = "EVAL_PARAPHRASE"
     # about the sample's id in its collection, raised by the pipeline and the service, not by a check
     ALREADY_KEPT = "ALREADY_KEPT"
     ALREADY_DECIDED = "ALREADY_DECIDED"
@@ -38,6 +41,16 @@ class ReasonCode(StrEnum):
 
 
 DESCRIPTIONS: dict[ReasonCode, str] = {
+    ReasonCode.EVAL_CONTAMINATION: (
+        "The sample shares a word n-gram (default 8 words, after normalisation) with an item of a registered"
+        " eval set, or contains a whole item shorter than that; n-grams held by many items do not count."
+        " matched_id is SET:ITEM; the message quotes the n-gram."
+    ),
+    ReasonCode.EVAL_PARAPHRASE: (
+        "A sentence of the sample is close in meaning to an eval item (cosine of all-MiniLM-L6-v2"
+        " embeddings at or above the threshold) while sharing no n-gram with it: a reworded leak."
+        " matched_id is SET:ITEM; the message quotes the sentence."
+    ),
     ReasonCode.ALREADY_KEPT: (
         "The collection already kept this sample: same id, same content (a client retry)."
         " The verdict is KEEP again; the sample is neither admitted nor logged a second time."

@@ -47,6 +47,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 
 from curator.domain.decision import Action, Annotation, Decision, Reason, Verdict
+from curator.domain.evalset import EvalItem, EvalSetInfo
 from curator.domain.policy import Policy
 from curator.domain.reasons import ReasonCode
 from curator.domain.review import Review, ReviewAction, ReviewState
@@ -187,6 +188,24 @@ reviews_table = Table(
     Column("reviewer", Text, nullable=False),
     Column("note", Text, nullable=False),
     Index("ix_reviews_collection_ts", "collection", "ts_ms"),
+)
+
+evalsets_table = Table(
+    "eval_sets",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("items", Integer, nullable=False),
+    Column("source", Text, nullable=False),
+)
+
+eval_items_table = Table(
+    "eval_items",
+    metadata,
+    Column("set_name", String(64), ForeignKey("eval_sets.name"), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("item_id", Text, nullable=False),
+    Column("text", Text, nullable=False),
 )
 
 
@@ -599,6 +618,53 @@ class SqlStore(Store):
             (_EPOCH + timedelta(milliseconds=b * bucket_ms), counts) for b, counts in sorted(series.items())
         ]
         return out
+
+    # ---- eval sets
+    def add_evalset(self, name: str, items: Sequence[EvalItem], source: str, at: datetime) -> EvalSetInfo:
+        info = EvalSetInfo(name, len(items), _utc(at), source)
+        try:
+            with self._begin() as conn:
+                conn.execute(
+                    insert(evalsets_table).values(
+                        name=name, created_at=info.created_at, items=len(items), source=source
+                    )
+                )
+                for start in range(0, len(items), 1_000):
+                    conn.execute(
+                        insert(eval_items_table),
+                        [
+                            {"set_name": name, "position": start + k, "item_id": it.id, "text": it.text}
+                            for k, it in enumerate(items[start : start + 1_000])
+                        ],
+                    )
+        except IntegrityError as e:
+            raise AlreadyExists(
+                f"eval set {name!r} already exists: remove it first (`curator evalsets remove {name}`)"
+            ) from e
+        return info
+
+    def list_evalsets(self) -> list[EvalSetInfo]:
+        with self._begin() as conn:
+            rows = conn.execute(select(evalsets_table).order_by(evalsets_table.c.name)).all()
+        return [EvalSetInfo(r.name, r.items, _utc(r.created_at), r.source) for r in rows]
+
+    def remove_evalset(self, name: str) -> EvalSetInfo | None:
+        with self._begin() as conn:
+            row = conn.execute(select(evalsets_table).where(evalsets_table.c.name == name)).one_or_none()
+            if row is None:
+                return None
+            conn.execute(eval_items_table.delete().where(eval_items_table.c.set_name == name))
+            conn.execute(evalsets_table.delete().where(evalsets_table.c.name == name))
+        return EvalSetInfo(row.name, row.items, _utc(row.created_at), row.source)
+
+    def evalset_items(self, name: str) -> list[EvalItem]:
+        with self._begin() as conn:
+            rows = conn.execute(
+                select(eval_items_table.c.item_id, eval_items_table.c.text)
+                .where(eval_items_table.c.set_name == name)
+                .order_by(eval_items_table.c.position)
+            ).all()
+        return [EvalItem(r.item_id, r.text) for r in rows]
 
     def ping(self) -> None:
         with self._begin() as conn:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from curator.domain.decision import Decision, Verdict
+from curator.domain.evalset import EvalItem, EvalSetInfo
 from curator.domain.policy import Policy
 from curator.domain.review import Review, ReviewState
 from curator.domain.sample import Sample
@@ -218,6 +219,23 @@ class Store(ABC):
     @abstractmethod
     def decisions_for(self, collection: str, sample_ids: Sequence[str]) -> list[DecisionRecord]:
         """Every logged decision of these sample ids, oldest first (what a resend is compared with)."""
+
+    # ---- eval sets: shared by every collection (and every replica)
+    @abstractmethod
+    def add_evalset(self, name: str, items: Sequence[EvalItem], source: str, at: datetime) -> EvalSetInfo:
+        """Register an eval set, items and all, in one transaction; AlreadyExists if the name is taken."""
+
+    @abstractmethod
+    def list_evalsets(self) -> list[EvalSetInfo]:
+        """Every eval set, by name."""
+
+    @abstractmethod
+    def remove_evalset(self, name: str) -> EvalSetInfo | None:
+        """Remove an eval set and its items; None if there was none by that name."""
+
+    @abstractmethod
+    def evalset_items(self, name: str) -> list[EvalItem]:
+        """An eval set's items, in the order they were added."""
 
     @abstractmethod
     def review_counts(self, state: ReviewState) -> dict[str, int]:

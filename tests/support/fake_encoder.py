@@ -16,6 +16,7 @@ import xxhash
 
 from curator.checks import default_checks
 from curator.checks.base import Check
+from curator.checks.decontamination import DecontaminationCheck
 from curator.checks.semantic import SemanticCheck
 from curator.embeddings.embedder import Embedder
 from curator.settings import Settings
@@ -42,10 +43,16 @@ class FakeEncoder:
 
 
 def checks_with(encoder: FakeEncoder | None = None, settings: Settings | None = None) -> list[Check]:
-    """The default checks, with the semantic one running on ``encoder`` (a FakeEncoder by default)."""
+    """The default checks, with the embedding ones (semantic, decontamination) on ``encoder`` (a FakeEncoder
+    by default)."""
     settings = settings or Settings()
     encoder = encoder or FakeEncoder()
-    return [
-        SemanticCheck(Embedder(settings.embeddings, encoder=encoder)) if isinstance(c, SemanticCheck) else c
-        for c in default_checks(settings)
-    ]
+    embedder = Embedder(settings.embeddings, encoder=encoder)
+    out: list[Check] = []
+    for c in default_checks(settings):
+        if isinstance(c, SemanticCheck):
+            c = SemanticCheck(embedder)
+        elif isinstance(c, DecontaminationCheck):
+            c = DecontaminationCheck(embedder)
+        out.append(c)
+    return out
