@@ -20,6 +20,7 @@ from grpc_status import rpc_status
 from curator.api import convert
 from curator.bias.audit import BiasReport
 from curator.domain.decision import Decision
+from curator.domain.evalset import ContaminationFinding, EvalItem, EvalSetInfo
 from curator.domain.policy import Policy, PolicyPatch, as_patch
 from curator.domain.review import ReviewAction
 from curator.domain.validation import SampleInput
@@ -196,6 +197,27 @@ class CuratorClient:
     ) -> DecisionRecord:
         request = convert.review_decision_request(decision_id, action, reviewer, note)
         return convert.logged_decision_in(self._unary(self._stub.ReviewDecision, request))
+
+    # ---------------------------------------------------------------- eval sets
+
+    def add_evalset(self, name: str, items: Sequence[EvalItem], source: str = "") -> EvalSetInfo:
+        """The whole set goes in one request: it must fit the server's server.max_message_mb."""
+        request = convert.add_eval_set_request(name, items, source)
+        return convert.eval_set_in(self._unary(self._stub.AddEvalSet, request))
+
+    def list_evalsets(self) -> list[EvalSetInfo]:
+        response = self._unary(self._stub.ListEvalSets, pb.ListEvalSetsRequest())
+        return [convert.eval_set_in(e) for e in response.eval_sets]
+
+    def remove_evalset(self, name: str) -> EvalSetInfo:
+        return convert.eval_set_in(self._unary(self._stub.RemoveEvalSet, pb.RemoveEvalSetRequest(name=name)))
+
+    def rescan_evalsets(
+        self, collection: str | None = None, evalset: str | None = None
+    ) -> list[ContaminationFinding]:
+        request = pb.RescanEvalSetsRequest(collection=collection or "", eval_set=evalset or "")
+        response = self._unary(self._stub.RescanEvalSets, request)
+        return [convert.contamination_finding_in(f) for f in response.findings]
 
     # ---------------------------------------------------------------- server
 

@@ -11,6 +11,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from curator.bias.audit import AxisStat, BiasReport, GroupStat, OccupationRow, TermStat
 from curator.domain.decision import Action, Annotation, Decision, Reason, Verdict
+from curator.domain.evalset import ContaminationFinding, EvalItem, EvalSetInfo
 from curator.domain.policy import DedupKey, Policy, PolicyPatch
 from curator.domain.reasons import ReasonCode
 from curator.domain.review import Review, ReviewAction, ReviewState, parse_decision_id
@@ -653,6 +654,53 @@ def bias_report_in(r: pb.BiasReport) -> BiasReport:
         stereotypes=_terms_in(r.stereotypes),
         toxic=_terms_in(r.toxic),
         flags=list(r.flags),
+    )
+
+
+# ---------------------------------------------------------------- eval sets
+
+
+def eval_items_in(items: Sequence[pb.EvalItem]) -> list[EvalItem]:
+    return [EvalItem(id=i.id, text=i.text) for i in items]
+
+
+def eval_set(info: EvalSetInfo) -> pb.EvalSet:
+    return pb.EvalSet(
+        name=info.name, items=info.items, create_time=timestamp(info.created_at), source=info.source
+    )
+
+
+def eval_set_in(e: pb.EvalSet) -> EvalSetInfo:
+    return EvalSetInfo(name=e.name, items=e.items, created_at=e.create_time.ToDatetime(UTC), source=e.source)
+
+
+def add_eval_set_request(name: str, items: Sequence[EvalItem], source: str) -> pb.AddEvalSetRequest:
+    return pb.AddEvalSetRequest(
+        name=name, items=[pb.EvalItem(id=i.id, text=i.text) for i in items], source=source
+    )
+
+
+def contamination_finding(f: ContaminationFinding) -> pb.ContaminationFinding:
+    return pb.ContaminationFinding(
+        collection=f.collection,
+        sample_id=f.sample_id,
+        code=f.code,
+        eval_set=f.eval_set,
+        item_id=f.item_id,
+        score=f.score,
+        detail=f.detail,
+    )
+
+
+def contamination_finding_in(f: pb.ContaminationFinding) -> ContaminationFinding:
+    return ContaminationFinding(
+        collection=f.collection,
+        sample_id=f.sample_id,
+        code=reason_code(f.code),
+        eval_set=f.eval_set,
+        item_id=f.item_id,
+        score=f.score,
+        detail=f.detail,
     )
 
 

@@ -83,6 +83,22 @@ class CuratorServicer:
     def UpdatePolicy(self, request: pb.UpdatePolicyRequest) -> pb.Collection:
         return convert.collection(self.curator.update_policy(request.name, convert.policy_patch_in(request)))
 
+    def AddEvalSet(self, request: pb.AddEvalSetRequest) -> pb.EvalSet:
+        items = convert.eval_items_in(request.items)
+        return convert.eval_set(self.curator.add_evalset(request.name, items, source=request.source))
+
+    def ListEvalSets(self, request: pb.ListEvalSetsRequest) -> pb.ListEvalSetsResponse:
+        return pb.ListEvalSetsResponse(eval_sets=[convert.eval_set(e) for e in self.curator.list_evalsets()])
+
+    def RemoveEvalSet(self, request: pb.RemoveEvalSetRequest) -> pb.EvalSet:
+        return convert.eval_set(self.curator.remove_evalset(request.name))
+
+    def RescanEvalSets(self, request: pb.RescanEvalSetsRequest) -> pb.RescanEvalSetsResponse:
+        findings = self.curator.rescan_evalsets(
+            collection=request.collection or None, evalset=request.eval_set or None
+        )
+        return pb.RescanEvalSetsResponse(findings=[convert.contamination_finding(f) for f in findings])
+
     def GetServerInfo(self, request: pb.GetServerInfoRequest) -> pb.ServerInfo:
         return convert.server_info(self.curator.server_info())
 

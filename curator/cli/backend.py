@@ -16,6 +16,7 @@ from typing import Protocol
 
 from curator.api.client import CuratorClient, RemoteError
 from curator.domain.decision import Decision
+from curator.domain.evalset import ContaminationFinding, EvalItem, EvalSetInfo
 from curator.domain.policy import Policy, PolicyPatch
 from curator.domain.review import ReviewAction
 from curator.domain.validation import Limits, SampleInput
@@ -52,6 +53,16 @@ class Backend(Protocol):
     ) -> DecisionRecord: ...
 
     def update_policy(self, name: str, change: PolicyPatch | Policy) -> CollectionInfo: ...
+
+    def add_evalset(self, name: str, items: Sequence[EvalItem], source: str = "") -> EvalSetInfo: ...
+
+    def list_evalsets(self) -> list[EvalSetInfo]: ...
+
+    def remove_evalset(self, name: str) -> EvalSetInfo: ...
+
+    def rescan_evalsets(
+        self, collection: str | None = None, evalset: str | None = None
+    ) -> list[ContaminationFinding]: ...
 
     def server_info(self) -> ServerInfo: ...
 

@@ -571,6 +571,84 @@ class BiasReport(_message.Message):
     flags: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, source: _Optional[str] = ..., lexicon_version: _Optional[str] = ..., totals: _Optional[_Union[VerdictCounts, _Mapping]] = ..., overall_drop_rate: _Optional[float] = ..., drop_factor: _Optional[float] = ..., min_count: _Optional[int] = ..., axes: _Optional[_Iterable[_Union[BiasAxis, _Mapping]]] = ..., gender_terms: _Optional[_Iterable[_Union[BiasTermCount, _Mapping]]] = ..., occupations: _Optional[_Iterable[_Union[OccupationGender, _Mapping]]] = ..., stereotypes: _Optional[_Iterable[_Union[BiasTermCount, _Mapping]]] = ..., toxic: _Optional[_Iterable[_Union[BiasTermCount, _Mapping]]] = ..., flags: _Optional[_Iterable[str]] = ...) -> None: ...
 
+class EvalItem(_message.Message):
+    __slots__ = ("id", "text")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    text: str
+    def __init__(self, id: _Optional[str] = ..., text: _Optional[str] = ...) -> None: ...
+
+class AddEvalSetRequest(_message.Message):
+    __slots__ = ("name", "items", "source")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    items: _containers.RepeatedCompositeFieldContainer[EvalItem]
+    source: str
+    def __init__(self, name: _Optional[str] = ..., items: _Optional[_Iterable[_Union[EvalItem, _Mapping]]] = ..., source: _Optional[str] = ...) -> None: ...
+
+class EvalSet(_message.Message):
+    __slots__ = ("name", "items", "create_time", "source")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    items: int
+    create_time: _timestamp_pb2.Timestamp
+    source: str
+    def __init__(self, name: _Optional[str] = ..., items: _Optional[int] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., source: _Optional[str] = ...) -> None: ...
+
+class ListEvalSetsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListEvalSetsResponse(_message.Message):
+    __slots__ = ("eval_sets",)
+    EVAL_SETS_FIELD_NUMBER: _ClassVar[int]
+    eval_sets: _containers.RepeatedCompositeFieldContainer[EvalSet]
+    def __init__(self, eval_sets: _Optional[_Iterable[_Union[EvalSet, _Mapping]]] = ...) -> None: ...
+
+class RemoveEvalSetRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class RescanEvalSetsRequest(_message.Message):
+    __slots__ = ("collection", "eval_set")
+    COLLECTION_FIELD_NUMBER: _ClassVar[int]
+    EVAL_SET_FIELD_NUMBER: _ClassVar[int]
+    collection: str
+    eval_set: str
+    def __init__(self, collection: _Optional[str] = ..., eval_set: _Optional[str] = ...) -> None: ...
+
+class ContaminationFinding(_message.Message):
+    __slots__ = ("collection", "sample_id", "code", "eval_set", "item_id", "score", "detail")
+    COLLECTION_FIELD_NUMBER: _ClassVar[int]
+    SAMPLE_ID_FIELD_NUMBER: _ClassVar[int]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    EVAL_SET_FIELD_NUMBER: _ClassVar[int]
+    ITEM_ID_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    collection: str
+    sample_id: str
+    code: str
+    eval_set: str
+    item_id: str
+    score: float
+    detail: str
+    def __init__(self, collection: _Optional[str] = ..., sample_id: _Optional[str] = ..., code: _Optional[str] = ..., eval_set: _Optional[str] = ..., item_id: _Optional[str] = ..., score: _Optional[float] = ..., detail: _Optional[str] = ...) -> None: ...
+
+class RescanEvalSetsResponse(_message.Message):
+    __slots__ = ("findings",)
+    FINDINGS_FIELD_NUMBER: _ClassVar[int]
+    findings: _containers.RepeatedCompositeFieldContainer[ContaminationFinding]
+    def __init__(self, findings: _Optional[_Iterable[_Union[ContaminationFinding, _Mapping]]] = ...) -> None: ...
+
 class GetServerInfoRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...

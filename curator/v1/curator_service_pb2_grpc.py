@@ -84,6 +84,26 @@ class CuratorServiceStub:
                 request_serializer=curator_dot_v1_dot_curator__service__pb2.ReviewDecisionRequest.SerializeToString,
                 response_deserializer=curator_dot_v1_dot_curator__service__pb2.LoggedDecision.FromString,
                 _registered_method=True)
+        self.AddEvalSet = channel.unary_unary(
+                '/curator.v1.CuratorService/AddEvalSet',
+                request_serializer=curator_dot_v1_dot_curator__service__pb2.AddEvalSetRequest.SerializeToString,
+                response_deserializer=curator_dot_v1_dot_curator__service__pb2.EvalSet.FromString,
+                _registered_method=True)
+        self.ListEvalSets = channel.unary_unary(
+                '/curator.v1.CuratorService/ListEvalSets',
+                request_serializer=curator_dot_v1_dot_curator__service__pb2.ListEvalSetsRequest.SerializeToString,
+                response_deserializer=curator_dot_v1_dot_curator__service__pb2.ListEvalSetsResponse.FromString,
+                _registered_method=True)
+        self.RemoveEvalSet = channel.unary_unary(
+                '/curator.v1.CuratorService/RemoveEvalSet',
+                request_serializer=curator_dot_v1_dot_curator__service__pb2.RemoveEvalSetRequest.SerializeToString,
+                response_deserializer=curator_dot_v1_dot_curator__service__pb2.EvalSet.FromString,
+                _registered_method=True)
+        self.RescanEvalSets = channel.unary_unary(
+                '/curator.v1.CuratorService/RescanEvalSets',
+                request_serializer=curator_dot_v1_dot_curator__service__pb2.RescanEvalSetsRequest.SerializeToString,
+                response_deserializer=curator_dot_v1_dot_curator__service__pb2.RescanEvalSetsResponse.FromString,
+                _registered_method=True)
         self.GetServerInfo = channel.unary_unary(
                 '/curator.v1.CuratorService/GetServerInfo',
                 request_serializer=curator_dot_v1_dot_curator__service__pb2.GetServerInfoRequest.SerializeToString,
@@ -170,6 +190,40 @@ class CuratorServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AddEvalSet(self, request, context):
+        """Registers an eval set (gold test items) that no training sample may leak; every collection and
+        replica checks against it (the decontamination check) from then on. The whole set travels in one
+        request, so it must fit the server's server.max_message_mb (default 128 MiB, e.g. 5,000 items of
+        20,000 characters; gRPC's usual 4 MiB does not apply). INVALID_ARGUMENT names each bad field (name,
+        items[k].id, items[k].text); ALREADY_EXISTS when the name is taken (remove the set first to replace it).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListEvalSets(self, request, context):
+        """Every eval set, sorted by name (without their items).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RemoveEvalSet(self, request, context):
+        """Unregisters an eval set and returns what it was; NOT_FOUND when there is none by that name.
+        Decisions already logged keep their reasons.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RescanEvalSets(self, request, context):
+        """Checks the samples already kept (in one collection, or all) against the eval sets (or one) and
+        reports each that leaks an item. Reports only: nothing is dropped, re-decided or logged.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetServerInfo(self, request, context):
         """The server's version and request limits, so that a client can size its batches up front.
         """
@@ -229,6 +283,26 @@ def add_CuratorServiceServicer_to_server(servicer, server):
                     servicer.ReviewDecision,
                     request_deserializer=curator_dot_v1_dot_curator__service__pb2.ReviewDecisionRequest.FromString,
                     response_serializer=curator_dot_v1_dot_curator__service__pb2.LoggedDecision.SerializeToString,
+            ),
+            'AddEvalSet': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddEvalSet,
+                    request_deserializer=curator_dot_v1_dot_curator__service__pb2.AddEvalSetRequest.FromString,
+                    response_serializer=curator_dot_v1_dot_curator__service__pb2.EvalSet.SerializeToString,
+            ),
+            'ListEvalSets': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListEvalSets,
+                    request_deserializer=curator_dot_v1_dot_curator__service__pb2.ListEvalSetsRequest.FromString,
+                    response_serializer=curator_dot_v1_dot_curator__service__pb2.ListEvalSetsResponse.SerializeToString,
+            ),
+            'RemoveEvalSet': grpc.unary_unary_rpc_method_handler(
+                    servicer.RemoveEvalSet,
+                    request_deserializer=curator_dot_v1_dot_curator__service__pb2.RemoveEvalSetRequest.FromString,
+                    response_serializer=curator_dot_v1_dot_curator__service__pb2.EvalSet.SerializeToString,
+            ),
+            'RescanEvalSets': grpc.unary_unary_rpc_method_handler(
+                    servicer.RescanEvalSets,
+                    request_deserializer=curator_dot_v1_dot_curator__service__pb2.RescanEvalSetsRequest.FromString,
+                    response_serializer=curator_dot_v1_dot_curator__service__pb2.RescanEvalSetsResponse.SerializeToString,
             ),
             'GetServerInfo': grpc.unary_unary_rpc_method_handler(
                     servicer.GetServerInfo,
@@ -506,6 +580,114 @@ class CuratorService:
             '/curator.v1.CuratorService/ReviewDecision',
             curator_dot_v1_dot_curator__service__pb2.ReviewDecisionRequest.SerializeToString,
             curator_dot_v1_dot_curator__service__pb2.LoggedDecision.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddEvalSet(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/curator.v1.CuratorService/AddEvalSet',
+            curator_dot_v1_dot_curator__service__pb2.AddEvalSetRequest.SerializeToString,
+            curator_dot_v1_dot_curator__service__pb2.EvalSet.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListEvalSets(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/curator.v1.CuratorService/ListEvalSets',
+            curator_dot_v1_dot_curator__service__pb2.ListEvalSetsRequest.SerializeToString,
+            curator_dot_v1_dot_curator__service__pb2.ListEvalSetsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RemoveEvalSet(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/curator.v1.CuratorService/RemoveEvalSet',
+            curator_dot_v1_dot_curator__service__pb2.RemoveEvalSetRequest.SerializeToString,
+            curator_dot_v1_dot_curator__service__pb2.EvalSet.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RescanEvalSets(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/curator.v1.CuratorService/RescanEvalSets',
+            curator_dot_v1_dot_curator__service__pb2.RescanEvalSetsRequest.SerializeToString,
+            curator_dot_v1_dot_curator__service__pb2.RescanEvalSetsResponse.FromString,
             options,
             channel_credentials,
             insecure,
