@@ -11,9 +11,10 @@ import json
 import logging
 import math
 import os
+import re
 import sys
 import tomllib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,11 +35,12 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.table import Table
 
 from curator.api.client import RemoteError
 from curator.cli.backend import Backend, ensure_collection, load_settings, open_backend, server_limits
 from curator.cli.filtering import Counts, FilterRun, Outputs
-from curator.cli.io import InputError, JsonlWriter, open_input
+from curator.cli.io import InputError, JsonlWriter, Record, open_input, to_sample_input
 from curator.cli.render import (
     collections_table,
     decisions_table,
@@ -50,10 +52,12 @@ from curator.cli.render import (
     summary_table,
 )
 from curator.domain.decision import Action, Verdict
+from curator.domain.evalset import MAX_ITEM_CHARS, MAX_ITEM_ID_CHARS, ContaminationFinding, EvalItem
 from curator.domain.policy import Policy, PolicyPatch, as_patch
 from curator.domain.review import ReviewAction, ReviewState
 from curator.domain.sample import Sample
-from curator.errors import CuratorError, InvalidArgument, NotFound, Unavailable
+from curator.domain.validation import Limits, validate_sample
+from curator.errors import CuratorError, FieldViolation, InvalidArgument, NotFound, Unavailable
 from curator.formats import record_json
 from curator.service import Curator
 from curator.settings import Settings
@@ -1179,6 +1183,236 @@ def load_policy(path: Path) -> Policy:
         except orjson.JSONDecodeError as err:
             raise InputError(f"{path}: not valid JSON ({err})") from err
     return Policy.model_validate(data)
+
+
+# ---------------------------------------------------------------- eval sets
+
+evalsets_app = typer.Typer(
+    help="Register the eval sets (gold test sets) no training sample may leak; every collection shares them.",
+    no_args_is_help=True,
+)
+app.add_typer(evalsets_app, name="evalsets")
+_ITEMS_FIELD = re.compile(r"^items\[(\d+)\](.*)$")
+
+
+@dataclass(slots=True)
+class _EvalFile:
+    """The items read from an eval set file, the line each came from, and how many records were bad."""
+
+    items: list[EvalItem]
+    lines: list[int]
+    read: int = 0
+    invalid: int = 0
+
+
+def read_eval_items(records: Iterator[Record], report: Callable[[str], None]) -> _EvalFile:
+    """Eval items from sample records: the id is the record's ``id``, else its 1-based line ("12"); the
+    text is the sample's full text. A bad record is reported as "line N: problem" and skipped.
+
+    Records are read and validated as ``curator filter`` reads them; only what an eval item keeps is bounded
+    (its id and text), so metadata and context are not checked."""
+    limits = Limits(max_text_chars=MAX_ITEM_CHARS, max_id_chars=MAX_ITEM_ID_CHARS)
+    out = _EvalFile([], [])
+    seen: dict[str, int] = {}
+    for record in records:
+        out.read += 1
+        problems = _eval_item(record, limits, seen, out)
+        if problems:
+            out.invalid += 1
+            report(f"line {record.line}: {'; '.join(problems)}")
+    return out
+
+
+def _eval_item(record: Record, limits: Limits, seen: dict[str, int], out: _EvalFile) -> list[str]:
+    """What is wrong with ``record`` as an eval item; nothing once it is added to ``out``."""
+    if record.data is None:
+        return [record.problem or "unreadable record"]
+    raw, problems = to_sample_input(record.data, record.line)
+    if raw is None:
+        return problems
+    if record.data.get("id") is None:
+        raw.id = str(record.line)
+    raw.metadata, raw.context = {}, ()
+    sample, violations = validate_sample(raw, limits)
+    if sample is None:
+        return [f"{v.field}: {v.description}" for v in violations]
+    text = sample.full_text
+    if not text.strip():
+        return ["text: the record's content is empty; an eval item needs text"]
+    if len(text) > MAX_ITEM_CHARS:
+        return [f"text: {len(text):,} characters in all; an eval item holds at most {MAX_ITEM_CHARS:,}"]
+    first = seen.setdefault(sample.id, record.line)
+    if first != record.line:
+        return [f"duplicate id {sample.id!r} (first seen on line {first}): ids must be unique"]
+    out.items.append(EvalItem(sample.id, text))
+    out.lines.append(record.line)
+    return []
+
+
+def _with_lines(err: InvalidArgument, lines: Sequence[int]) -> InvalidArgument:
+    """``err`` with each items[k] violation also naming the line the item came from."""
+    violations = []
+    for v in err.violations:
+        m = _ITEMS_FIELD.match(v.field)
+        if m and int(m.group(1)) < len(lines):
+            v = FieldViolation(f"line {lines[int(m.group(1))]} ({v.field})", v.description)
+        violations.append(v)
+    return InvalidArgument(violations)
+
+
+@evalsets_app.command("add")
+def evalsets_add(
+    name: Annotated[
+        str,
+        typer.Argument(help="Eval set name: 1-64 of a-z, 0-9, _ . - (e.g. mmlu-test).", show_default=False),
+    ],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="JSONL (.jsonl/.json: an object per line), a .json array, or .parquet; - reads stdin.",
+            show_default=False,
+        ),
+    ],
+    source: Annotated[
+        str | None,
+        typer.Option(
+            "--source", help="Where the set comes from, shown by `list` (default: the file's name)."
+        ),
+    ] = None,
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
+    server: ServerOption = None,
+) -> None:
+    """Register an eval set from a file of samples; from then on every collection checks against it.
+
+    Records are read as `curator filter` reads them, in any of the three
+    shapes (Alpaca, chat, text). An item's id is the record's "id" field,
+    else its 1-based line number ("12"); its text is everything the sample
+    says. A bad line (including an id already seen) is reported on stderr as
+    "line N: problem" and skipped: the set is added from the good ones. To
+    replace a set, remove it first. The whole set is sent in one request (a
+    server accepts up to its server.max_message_mb, 128 MiB by default).
+
+    Exit code: 0 when the set was added; 1 on an error, or when no record was
+    a valid item.
+    """
+    console = _err_console()
+    with _domain_errors(console):
+        settings = load_settings(config, data_dir)
+        shown = "stdin" if str(file) == "-" else str(file)
+        read = read_eval_items(open_input(file, require_content=True).records, console.print)
+        if not read.items:
+            problem = f"{shown} holds no records" if read.read == 0 else f"no valid record in {shown}"
+            console.print(
+                f"error: {problem} ({read.read:,} read, {read.invalid:,} invalid): nothing was added"
+            )
+            raise typer.Exit(1)
+        with open_backend(settings, server) as backend:
+            try:
+                default = "stdin" if str(file) == "-" else file.name
+                info = backend.add_evalset(name, read.items, source=source if source is not None else default)
+            except InvalidArgument as err:
+                raise _with_lines(err, read.lines) from None
+    skipped = (
+        f" ({read.invalid:,} bad line{'' if read.invalid == 1 else 's'} skipped)" if read.invalid else ""
+    )
+    typer.echo(f"added eval set {info.name}: {info.items:,} items{skipped}")
+
+
+@evalsets_app.command("list")
+def evalsets_list(
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
+    server: ServerOption = None,
+) -> None:
+    """List the eval sets with how many items each holds, when it was added and where it came from."""
+    console = _err_console()
+    with _domain_errors(console), open_backend(load_settings(config, data_dir), server) as backend:
+        infos = backend.list_evalsets()
+    table = Table(title="eval sets", title_justify="left")
+    table.add_column("name")
+    table.add_column("items", justify="right")
+    table.add_column("created (UTC)")
+    table.add_column("source")
+    for info in infos:
+        created = info.created_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+        table.add_row(info.name, f"{info.items:,}", created, info.source)
+    Console(highlight=False, markup=False).print(table)  # a source is free text: no markup in it
+
+
+@evalsets_app.command("remove")
+def evalsets_remove(
+    name: Annotated[str, typer.Argument(help="Eval set name.", show_default=False)],
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
+    server: ServerOption = None,
+) -> None:
+    """Unregister an eval set: samples are no longer checked against it (logged decisions stay)."""
+    console = _err_console()
+    with _domain_errors(console), open_backend(load_settings(config, data_dir), server) as backend:
+        info = backend.remove_evalset(name)
+    typer.echo(f"removed eval set {info.name} ({info.items:,} items)")
+
+
+@evalsets_app.command("rescan")
+def evalsets_rescan(
+    collection: Annotated[
+        str | None, typer.Option("--collection", "-c", help="Collection to check (default: every one).")
+    ] = None,
+    eval_set: Annotated[
+        str | None, typer.Option("--eval-set", help="Eval set to check against (default: every one).")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON object per finding on stdout instead of a table.")
+    ] = False,
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
+    server: ServerOption = None,
+) -> None:
+    """Check the samples already kept against the eval sets (e.g. after adding one); changes nothing.
+
+    Prints one finding per kept sample and eval item it leaks
+    (EVAL_CONTAMINATION: the sample quotes the item; EVAL_PARAPHRASE: it
+    rewords it), as a table or, with --json, one JSON object per line; then a
+    count line on stderr. Exit code: 0, findings or not; 1 on an error (e.g.
+    no such collection or eval set).
+    """
+    console = _err_console()
+    with _domain_errors(console), open_backend(load_settings(config, data_dir), server) as backend:
+        findings = backend.rescan_evalsets(collection=collection, evalset=eval_set)
+    if as_json:
+        for f in findings:
+            typer.echo(orjson.dumps(_finding_json(f)).decode())
+    elif findings:
+        table = Table(title="contaminated kept samples", title_justify="left")
+        for column in ("collection", "sample", "code", "eval set", "item", "score", "detail"):
+            table.add_column(
+                column, justify="right" if column == "score" else "left", no_wrap=column in ("code", "score")
+            )
+        for f in findings:
+            table.add_row(
+                f.collection, f.sample_id, str(f.code), f.eval_set, f.item_id, f"{f.score:.3f}", f.detail
+            )
+        Console(highlight=False, markup=False).print(table)
+    samples = len({(f.collection, f.sample_id) for f in findings})
+    scope = f"collection {collection}" if collection else "every collection"
+    scope += f" against eval set {eval_set}" if eval_set else " against every eval set"
+    plural = "" if len(findings) == 1 else "s"
+    console.print(
+        f"{len(findings):,} finding{plural} in {samples:,} kept sample{'' if samples == 1 else 's'} ({scope})"
+    )
+
+
+def _finding_json(f: ContaminationFinding) -> dict[str, Any]:
+    return {
+        "collection": f.collection,
+        "sample_id": f.sample_id,
+        "code": str(f.code),
+        "eval_set": f.eval_set,
+        "item_id": f.item_id,
+        "score": f.score,
+        "detail": f.detail,
+    }
 
 
 models_app = typer.Typer(help="Prepare embedding models.", no_args_is_help=True)
