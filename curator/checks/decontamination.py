@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 DEFAULT_NGRAM = 8
 _SENTENCE = re.compile(r"(?<=[.?!])\s+|\n+")
-MAX_SEGMENTS = 6  # sentences embedded per sample, questions first
+MAX_SEGMENTS = 3  # sentences embedded per sample, questions first (reworded recall: 2 -> 0.90, 3 -> 0.92)
 MIN_SEGMENT_WORDS = 4
 
 
@@ -104,7 +104,7 @@ class DecontaminationCheck(Check):
         Rule(
             ReasonCode.EVAL_PARAPHRASE,
             score="eval_similarity",
-            threshold=0.85,
+            threshold=0.8,
             action=Action.REVIEW,
             message="may reword eval item {matched_id}: cosine {score:.3f} >= {threshold:.2f} ({detail})",
         ),

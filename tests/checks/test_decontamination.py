@@ -22,7 +22,10 @@ def _check() -> DecontaminationCheck:
 
 def _reasons(check: DecontaminationCheck, texts: list[str]) -> list[list]:  # type: ignore[type-arg]
     policy = resolve_policy(Policy(), [check]).check(check.name)
-    items = [Item.build(Sample(id=f"s{k}", shape=ContentShape.TEXT, text=t), k, DedupKey.SAMPLE) for k, t in enumerate(texts)]
+    items = [
+        Item.build(Sample(id=f"s{k}", shape=ContentShape.TEXT, text=t), k, DedupKey.SAMPLE)
+        for k, t in enumerate(texts)
+    ]
     results = check.evaluate_batch(items, CheckContext(policy))
     return [reasons_for(check.name, check.rules, policy, r) for r in results]
 
