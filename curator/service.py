@@ -17,10 +17,13 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
+import numpy as np
+
 from curator.bias.audit import BiasReport, report_from_store
 from curator.checks import default_checks
 from curator.checks.base import Check, CheckContext, IndexedCheck, Item
 from curator.checks.decontamination import DecontaminationCheck
+from curator.checks.semantic import SemanticCheck
 from curator.domain.decision import Action, Decision, Reason, Verdict
 from curator.domain.evalset import ContaminationFinding, EvalItem, EvalSetInfo, validate_evalset
 from curator.domain.policy import (
@@ -44,8 +47,17 @@ from curator.domain.review import (
 )
 from curator.domain.sample import Sample
 from curator.domain.validation import Limits, SampleInput, validate_batch
+from curator.embeddings.embedder import Embedder
 from curator.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, Unavailable
 from curator.monitor.collapse import diversity_windows
+from curator.monitor.coverage import (
+    CoverageReport,
+    MixRow,
+    precision_recall,
+    regions,
+    sample_rows,
+    set_metrics,
+)
 from curator.observability import metrics
 from curator.pipeline import Pipeline
 from curator.pipeline.pipeline import IDENTITY, by_identity
@@ -357,6 +369,96 @@ class Curator:
             if replay is not None:
                 out[sample.id] = replay
         return out
+
+    # ---------------------------------------------------------------- real-data reference and coverage
+
+    def add_reference(self, collection: str, items: Sequence[EvalItem]) -> int:
+        """Register real, human-written items for a collection (embedded now, once); returns how many
+        the collection's reference holds."""
+        record = self._record(collection)
+        violations = validate_evalset(record.name, list(items))
+        if violations:
+            raise InvalidArgument(violations)
+        embedder = self._embedder()
+        vectors: list[bytes] = []
+        for start in range(0, len(items), 256):
+            chunk = embedder.encode([it.text for it in items[start : start + 256]])
+            vectors += [np.asarray(v, dtype=np.float32).tobytes() for v in chunk]
+        return self.store.add_reference(record.name, items, vectors, datetime.now(UTC))
+
+    def report(
+        self, collection: str, group_by: str = "source", k: int = 5, clusters: int = 12, limit: int = 5_000
+    ) -> CoverageReport:
+        """How the kept synthetic samples cover the collection's real reference (monitor/coverage.py):
+        precision and recall of distributions, missed and over-filled regions with examples, the mix of
+        kept samples by ``group_by``, and the collapse monitor's metrics on either side. At most
+        ``limit`` points of each side are compared (a uniform sample beyond)."""
+        if not (1 <= k <= 50):
+            raise InvalidArgument(FieldViolation("k", "k must be in [1, 50]"))
+        if not (2 <= clusters <= 100):
+            raise InvalidArgument(FieldViolation("clusters", "clusters must be in [2, 100]"))
+        record = self._record(collection, fresh=True)
+        state = self._state(record)
+        state.catch_up(if_behind=True)
+        stats = self.store.stats(StatsQuery(collection=record.name, group_by=group_by or None))
+        kept_total = sum(c.keep for c in stats.by_group.values()) if group_by else stats.totals.keep
+        report = CoverageReport(record.name, 0, kept_total, k=k, mix_key=group_by)
+        if group_by:
+            report.mix = sorted(
+                (
+                    MixRow(value, c.keep, c.keep / kept_total if kept_total else 0.0)
+                    for value, c in stats.by_group.items()
+                    if c.keep
+                ),
+                key=lambda row: -row.kept,
+            )
+        reference = self.store.reference(record.name)
+        report.reference_items = len(reference)
+        real_rows = sample_rows(len(reference), limit)
+        real = (
+            np.stack([np.frombuffer(reference[i][2], dtype=np.float32) for i in real_rows])
+            if len(real_rows)
+            else None
+        )
+        real_texts = [reference[i][1] for i in real_rows]
+        synthetic, synthetic_texts = self._kept_sample(record, state, limit)
+        report.sampled = len(real_rows) < len(reference) or len(synthetic_texts) < state.kept_count
+        if synthetic is not None and len(synthetic_texts):
+            report.synthetic_metrics = set_metrics(synthetic, synthetic_texts)
+        if real is not None:
+            report.reference_metrics = set_metrics(real, real_texts)
+        if real is not None and synthetic is not None:
+            report.precision, report.recall = precision_recall(real, synthetic, k)
+            report.regions = regions(real, synthetic, real_texts, synthetic_texts, clusters)
+        return report
+
+    def _kept_sample(
+        self, record: CollectionRecord, state: CollectionState, limit: int
+    ) -> tuple[np.ndarray | None, list[str]]:
+        """Embeddings and texts of up to ``limit`` kept samples: the semantic index's own vectors when the
+        collection keeps one, else embedded now."""
+        columns = state.kept_columns("semantic")
+        vectors = columns.get("embedding") if columns else None
+        if vectors is not None and len(vectors):
+            index = state.index("semantic")
+            rows = sample_rows(len(vectors), limit)
+            ids = [index.id_of(int(r)) for r in rows]
+            samples = self.store.kept_samples(record.name, ids)
+            keep = [k for k, i in enumerate(ids) if i in samples]
+            texts = [samples[ids[k]].full_text for k in keep]
+            return np.ascontiguousarray(vectors[rows[keep]], dtype=np.float32), texts
+        ids = self.store.kept_ids(record.name)
+        ids = [ids[int(r)] for r in sample_rows(len(ids), limit)]
+        samples = self.store.kept_samples(record.name, ids)
+        texts = [samples[i].full_text for i in ids if i in samples]
+        if not texts:
+            return None, []
+        embedder = self._embedder()
+        return np.asarray(embedder.encode(texts), dtype=np.float32), texts
+
+    def _embedder(self) -> Embedder:
+        semantic = next((c for c in self.checks if isinstance(c, SemanticCheck)), None)
+        return semantic.embedder if semantic is not None else Embedder.shared(self.settings.embeddings)
 
     # ---------------------------------------------------------------- eval sets
 

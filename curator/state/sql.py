@@ -199,6 +199,17 @@ evalsets_table = Table(
     Column("source", Text, nullable=False),
 )
 
+reference_items_table = Table(
+    "reference_items",
+    metadata,
+    Column("collection", String(64), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("item_id", Text, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("embedding", LargeBinary, nullable=False),  # float32, all-MiniLM-L6-v2
+    Column("ts_ms", BigInteger, nullable=False),
+)
+
 eval_items_table = Table(
     "eval_items",
     metadata,
@@ -618,6 +629,44 @@ class SqlStore(Store):
             (_EPOCH + timedelta(milliseconds=b * bucket_ms), counts) for b, counts in sorted(series.items())
         ]
         return out
+
+    # ---- references
+    def add_reference(
+        self, collection: str, items: Sequence[EvalItem], embeddings: Sequence[bytes], at: datetime
+    ) -> int:
+        with self._begin() as conn:
+            start = conn.execute(
+                select(func.count())
+                .select_from(reference_items_table)
+                .where(reference_items_table.c.collection == collection)
+            ).scalar_one()
+            rows = [
+                {
+                    "collection": collection,
+                    "position": start + k,
+                    "item_id": it.id,
+                    "text": it.text,
+                    "embedding": vector,
+                    "ts_ms": _to_ms(at),
+                }
+                for k, (it, vector) in enumerate(zip(items, embeddings, strict=True))
+            ]
+            for a in range(0, len(rows), 1_000):
+                conn.execute(insert(reference_items_table), rows[a : a + 1_000])
+        return int(start) + len(rows)
+
+    def reference(self, collection: str) -> list[tuple[str, str, bytes]]:
+        with self._begin() as conn:
+            rows = conn.execute(
+                select(
+                    reference_items_table.c.item_id,
+                    reference_items_table.c.text,
+                    reference_items_table.c.embedding,
+                )
+                .where(reference_items_table.c.collection == collection)
+                .order_by(reference_items_table.c.position)
+            ).all()
+        return [(r.item_id, r.text, bytes(r.embedding)) for r in rows]
 
     # ---- eval sets
     def add_evalset(self, name: str, items: Sequence[EvalItem], source: str, at: datetime) -> EvalSetInfo:

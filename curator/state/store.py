@@ -237,6 +237,17 @@ class Store(ABC):
     def evalset_items(self, name: str) -> list[EvalItem]:
         """An eval set's items, in the order they were added."""
 
+    # ---- real-data references, per collection
+    @abstractmethod
+    def add_reference(
+        self, collection: str, items: Sequence[EvalItem], embeddings: Sequence[bytes], at: datetime
+    ) -> int:
+        """Append real items (with their float32 embeddings) to a collection's reference; returns its size."""
+
+    @abstractmethod
+    def reference(self, collection: str) -> list[tuple[str, str, bytes]]:
+        """A collection's reference items: (id, text, float32 embedding bytes), in the order added."""
+
     @abstractmethod
     def review_counts(self, state: ReviewState) -> dict[str, int]:
         """REVIEW decisions in ``state``, by collection (collections with none are left out)."""
