@@ -33,6 +33,7 @@ from curator.errors import (
     NotFound,
     Unavailable,
 )
+from curator.monitor.coverage import CoverageReport
 from curator.service import CollectionInfo, DecisionPage, ServerInfo
 from curator.state.store import DecisionQuery, DecisionRecord, Stats, StatsQuery
 from curator.v1 import curator_service_pb2 as pb
@@ -218,6 +219,22 @@ class CuratorClient:
         request = pb.RescanEvalSetsRequest(collection=collection or "", eval_set=evalset or "")
         response = self._unary(self._stub.RescanEvalSets, request)
         return [convert.contamination_finding_in(f) for f in response.findings]
+
+    # ---------------------------------------------------------------- real-data reference and coverage
+
+    def add_reference(self, collection: str, items: Sequence[EvalItem]) -> int:
+        """Appends ``items`` to the collection's reference and returns its size; one request (it must fit the
+        server's server.max_message_mb)."""
+        request = convert.add_reference_request(collection, items)
+        return int(self._unary(self._stub.AddReference, request).reference_items)
+
+    def report(
+        self, collection: str, group_by: str = "source", k: int = 5, clusters: int = 12
+    ) -> CoverageReport:
+        """The coverage report (see Curator.report); the server compares at most 5,000 points of each side,
+        and an empty ``group_by`` means "source" over the API."""
+        request = convert.report_request(collection, group_by, k, clusters)
+        return convert.coverage_report_in(self._unary(self._stub.GetReport, request))
 
     # ---------------------------------------------------------------- server
 

@@ -19,6 +19,7 @@ from curator.domain.sample import ContentShape, Message, Sample
 from curator.domain.validation import Limits, SampleInput
 from curator.errors import FieldViolation, InvalidArgument
 from curator.monitor.collapse import DiversityWindow
+from curator.monitor.coverage import CoverageReport, MixRow, Region
 from curator.service import CollectionInfo, DecisionPage, ServerInfo
 from curator.state.store import DecisionQuery, DecisionRecord, ReviewCounts, Stats, StatsQuery, VerdictCounts
 from curator.v1 import curator_service_pb2 as pb
@@ -701,6 +702,76 @@ def contamination_finding_in(f: pb.ContaminationFinding) -> ContaminationFinding
         item_id=f.item_id,
         score=f.score,
         detail=f.detail,
+    )
+
+
+# ---------------------------------------------------------------- real-data reference and coverage
+
+
+def add_reference_request(collection: str, items: Sequence[EvalItem]) -> pb.AddReferenceRequest:
+    return pb.AddReferenceRequest(
+        collection=collection, items=[pb.EvalItem(id=i.id, text=i.text) for i in items]
+    )
+
+
+def report_query(r: pb.GetReportRequest) -> dict[str, Any]:
+    """Curator.report's keyword arguments; a field left empty (or 0) takes the method's default."""
+    out: dict[str, Any] = {}
+    if r.group_by:
+        out["group_by"] = r.group_by
+    if r.k:
+        out["k"] = r.k
+    if r.clusters:
+        out["clusters"] = r.clusters
+    return out
+
+
+def report_request(collection: str, group_by: str, k: int, clusters: int) -> pb.GetReportRequest:
+    return pb.GetReportRequest(collection=collection, group_by=group_by, k=k, clusters=clusters)
+
+
+def coverage_report(r: CoverageReport) -> pb.CoverageReport:
+    return pb.CoverageReport(
+        collection=r.collection,
+        reference_items=r.reference_items,
+        synthetic_kept=r.synthetic_kept,
+        k=r.k,
+        precision=r.precision,
+        recall=r.recall,
+        regions=[
+            pb.CoverageRegion(
+                cluster=g.cluster,
+                real_share=g.real_share,
+                synthetic_share=g.synthetic_share,
+                status=g.status,
+                examples=list(g.examples),
+            )
+            for g in r.regions
+        ],
+        mix_key=r.mix_key,
+        mix=[pb.CoverageMix(value=m.value, kept=m.kept, share=m.share) for m in r.mix],
+        reference_metrics=r.reference_metrics,
+        synthetic_metrics=r.synthetic_metrics,
+        sampled=r.sampled,
+    )
+
+
+def coverage_report_in(r: pb.CoverageReport) -> CoverageReport:
+    return CoverageReport(
+        collection=r.collection,
+        reference_items=r.reference_items,
+        synthetic_kept=r.synthetic_kept,
+        k=r.k,
+        precision=_optional(r, "precision"),
+        recall=_optional(r, "recall"),
+        regions=[
+            Region(g.cluster, g.real_share, g.synthetic_share, g.status, tuple(g.examples)) for g in r.regions
+        ],
+        mix_key=r.mix_key,
+        mix=[MixRow(m.value, m.kept, m.share) for m in r.mix],
+        reference_metrics=dict(r.reference_metrics),
+        synthetic_metrics=dict(r.synthetic_metrics),
+        sampled=r.sampled,
     )
 
 

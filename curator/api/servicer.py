@@ -99,6 +99,15 @@ class CuratorServicer:
         )
         return pb.RescanEvalSetsResponse(findings=[convert.contamination_finding(f) for f in findings])
 
+    def AddReference(self, request: pb.AddReferenceRequest) -> pb.AddReferenceResponse:
+        size = self.curator.add_reference(request.collection, convert.eval_items_in(request.items))
+        return pb.AddReferenceResponse(reference_items=size)
+
+    def GetReport(self, request: pb.GetReportRequest) -> pb.CoverageReport:
+        return convert.coverage_report(
+            self.curator.report(request.collection, **convert.report_query(request))
+        )
+
     def GetServerInfo(self, request: pb.GetServerInfoRequest) -> pb.ServerInfo:
         return convert.server_info(self.curator.server_info())
 

@@ -21,6 +21,7 @@ from curator.domain.policy import Policy, PolicyPatch
 from curator.domain.review import ReviewAction
 from curator.domain.validation import Limits, SampleInput
 from curator.errors import AlreadyExists, InvalidArgument, NotFound
+from curator.monitor.coverage import CoverageReport
 from curator.service import CollectionInfo, Curator, DecisionPage, ServerInfo
 from curator.settings import Settings
 from curator.state.store import DecisionQuery, DecisionRecord, Stats, StatsQuery
@@ -63,6 +64,12 @@ class Backend(Protocol):
     def rescan_evalsets(
         self, collection: str | None = None, evalset: str | None = None
     ) -> list[ContaminationFinding]: ...
+
+    def add_reference(self, collection: str, items: Sequence[EvalItem]) -> int: ...
+
+    def report(
+        self, collection: str, group_by: str = "source", k: int = 5, clusters: int = 12
+    ) -> CoverageReport: ...
 
     def server_info(self) -> ServerInfo: ...
 

@@ -649,6 +649,98 @@ class RescanEvalSetsResponse(_message.Message):
     findings: _containers.RepeatedCompositeFieldContainer[ContaminationFinding]
     def __init__(self, findings: _Optional[_Iterable[_Union[ContaminationFinding, _Mapping]]] = ...) -> None: ...
 
+class AddReferenceRequest(_message.Message):
+    __slots__ = ("collection", "items")
+    COLLECTION_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    collection: str
+    items: _containers.RepeatedCompositeFieldContainer[EvalItem]
+    def __init__(self, collection: _Optional[str] = ..., items: _Optional[_Iterable[_Union[EvalItem, _Mapping]]] = ...) -> None: ...
+
+class AddReferenceResponse(_message.Message):
+    __slots__ = ("reference_items",)
+    REFERENCE_ITEMS_FIELD_NUMBER: _ClassVar[int]
+    reference_items: int
+    def __init__(self, reference_items: _Optional[int] = ...) -> None: ...
+
+class GetReportRequest(_message.Message):
+    __slots__ = ("collection", "group_by", "k", "clusters")
+    COLLECTION_FIELD_NUMBER: _ClassVar[int]
+    GROUP_BY_FIELD_NUMBER: _ClassVar[int]
+    K_FIELD_NUMBER: _ClassVar[int]
+    CLUSTERS_FIELD_NUMBER: _ClassVar[int]
+    collection: str
+    group_by: str
+    k: int
+    clusters: int
+    def __init__(self, collection: _Optional[str] = ..., group_by: _Optional[str] = ..., k: _Optional[int] = ..., clusters: _Optional[int] = ...) -> None: ...
+
+class CoverageRegion(_message.Message):
+    __slots__ = ("cluster", "real_share", "synthetic_share", "status", "examples")
+    CLUSTER_FIELD_NUMBER: _ClassVar[int]
+    REAL_SHARE_FIELD_NUMBER: _ClassVar[int]
+    SYNTHETIC_SHARE_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    EXAMPLES_FIELD_NUMBER: _ClassVar[int]
+    cluster: int
+    real_share: float
+    synthetic_share: float
+    status: str
+    examples: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, cluster: _Optional[int] = ..., real_share: _Optional[float] = ..., synthetic_share: _Optional[float] = ..., status: _Optional[str] = ..., examples: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class CoverageMix(_message.Message):
+    __slots__ = ("value", "kept", "share")
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    KEPT_FIELD_NUMBER: _ClassVar[int]
+    SHARE_FIELD_NUMBER: _ClassVar[int]
+    value: str
+    kept: int
+    share: float
+    def __init__(self, value: _Optional[str] = ..., kept: _Optional[int] = ..., share: _Optional[float] = ...) -> None: ...
+
+class CoverageReport(_message.Message):
+    __slots__ = ("collection", "reference_items", "synthetic_kept", "k", "precision", "recall", "regions", "mix_key", "mix", "reference_metrics", "synthetic_metrics", "sampled")
+    class ReferenceMetricsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    class SyntheticMetricsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    COLLECTION_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_ITEMS_FIELD_NUMBER: _ClassVar[int]
+    SYNTHETIC_KEPT_FIELD_NUMBER: _ClassVar[int]
+    K_FIELD_NUMBER: _ClassVar[int]
+    PRECISION_FIELD_NUMBER: _ClassVar[int]
+    RECALL_FIELD_NUMBER: _ClassVar[int]
+    REGIONS_FIELD_NUMBER: _ClassVar[int]
+    MIX_KEY_FIELD_NUMBER: _ClassVar[int]
+    MIX_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_METRICS_FIELD_NUMBER: _ClassVar[int]
+    SYNTHETIC_METRICS_FIELD_NUMBER: _ClassVar[int]
+    SAMPLED_FIELD_NUMBER: _ClassVar[int]
+    collection: str
+    reference_items: int
+    synthetic_kept: int
+    k: int
+    precision: float
+    recall: float
+    regions: _containers.RepeatedCompositeFieldContainer[CoverageRegion]
+    mix_key: str
+    mix: _containers.RepeatedCompositeFieldContainer[CoverageMix]
+    reference_metrics: _containers.ScalarMap[str, float]
+    synthetic_metrics: _containers.ScalarMap[str, float]
+    sampled: bool
+    def __init__(self, collection: _Optional[str] = ..., reference_items: _Optional[int] = ..., synthetic_kept: _Optional[int] = ..., k: _Optional[int] = ..., precision: _Optional[float] = ..., recall: _Optional[float] = ..., regions: _Optional[_Iterable[_Union[CoverageRegion, _Mapping]]] = ..., mix_key: _Optional[str] = ..., mix: _Optional[_Iterable[_Union[CoverageMix, _Mapping]]] = ..., reference_metrics: _Optional[_Mapping[str, float]] = ..., synthetic_metrics: _Optional[_Mapping[str, float]] = ..., sampled: _Optional[bool] = ...) -> None: ...
+
 class GetServerInfoRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...

@@ -104,6 +104,16 @@ class CuratorServiceStub:
                 request_serializer=curator_dot_v1_dot_curator__service__pb2.RescanEvalSetsRequest.SerializeToString,
                 response_deserializer=curator_dot_v1_dot_curator__service__pb2.RescanEvalSetsResponse.FromString,
                 _registered_method=True)
+        self.AddReference = channel.unary_unary(
+                '/curator.v1.CuratorService/AddReference',
+                request_serializer=curator_dot_v1_dot_curator__service__pb2.AddReferenceRequest.SerializeToString,
+                response_deserializer=curator_dot_v1_dot_curator__service__pb2.AddReferenceResponse.FromString,
+                _registered_method=True)
+        self.GetReport = channel.unary_unary(
+                '/curator.v1.CuratorService/GetReport',
+                request_serializer=curator_dot_v1_dot_curator__service__pb2.GetReportRequest.SerializeToString,
+                response_deserializer=curator_dot_v1_dot_curator__service__pb2.CoverageReport.FromString,
+                _registered_method=True)
         self.GetServerInfo = channel.unary_unary(
                 '/curator.v1.CuratorService/GetServerInfo',
                 request_serializer=curator_dot_v1_dot_curator__service__pb2.GetServerInfoRequest.SerializeToString,
@@ -224,6 +234,32 @@ class CuratorServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AddReference(self, request, context):
+        """Appends real, human-written items to a collection's reference: the real data its synthetic samples
+        should cover (e.g. a sample of production prompts or a human-written dataset). Each item is embedded
+        once, on arrival; a second request adds to the reference (ids need be unique only within a request)
+        and nothing in it is filtered or admitted. Returns the reference's size. NOT_FOUND for an unknown
+        collection; INVALID_ARGUMENT names each bad field (items, items[k].id, items[k].text). The items
+        travel in one request, so it must fit the server's server.max_message_mb (see AddEvalSet).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetReport(self, request, context):
+        """How the collection's kept samples cover its reference: precision and recall of the two
+        distributions (on the embeddings), missed regions (real data the synthetic set lacks: generate
+        more of it) and over-filled ones with example texts, the kept samples' mix by a metadata key, and
+        the collapse monitor's metrics on either side. Reports only, and is not cheap: it embeds nothing
+        when the collection keeps a semantic index (else the kept samples compared are embedded), but
+        still takes up to a few seconds; at most 5,000 points of each side are compared (a uniform sample
+        beyond: `sampled`). Empty sections, not an error, while the reference or the collection is empty.
+        NOT_FOUND for an unknown collection; INVALID_ARGUMENT for k or clusters out of range.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetServerInfo(self, request, context):
         """The server's version and request limits, so that a client can size its batches up front.
         """
@@ -303,6 +339,16 @@ def add_CuratorServiceServicer_to_server(servicer, server):
                     servicer.RescanEvalSets,
                     request_deserializer=curator_dot_v1_dot_curator__service__pb2.RescanEvalSetsRequest.FromString,
                     response_serializer=curator_dot_v1_dot_curator__service__pb2.RescanEvalSetsResponse.SerializeToString,
+            ),
+            'AddReference': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddReference,
+                    request_deserializer=curator_dot_v1_dot_curator__service__pb2.AddReferenceRequest.FromString,
+                    response_serializer=curator_dot_v1_dot_curator__service__pb2.AddReferenceResponse.SerializeToString,
+            ),
+            'GetReport': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetReport,
+                    request_deserializer=curator_dot_v1_dot_curator__service__pb2.GetReportRequest.FromString,
+                    response_serializer=curator_dot_v1_dot_curator__service__pb2.CoverageReport.SerializeToString,
             ),
             'GetServerInfo': grpc.unary_unary_rpc_method_handler(
                     servicer.GetServerInfo,
@@ -688,6 +734,60 @@ class CuratorService:
             '/curator.v1.CuratorService/RescanEvalSets',
             curator_dot_v1_dot_curator__service__pb2.RescanEvalSetsRequest.SerializeToString,
             curator_dot_v1_dot_curator__service__pb2.RescanEvalSetsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddReference(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/curator.v1.CuratorService/AddReference',
+            curator_dot_v1_dot_curator__service__pb2.AddReferenceRequest.SerializeToString,
+            curator_dot_v1_dot_curator__service__pb2.AddReferenceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetReport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/curator.v1.CuratorService/GetReport',
+            curator_dot_v1_dot_curator__service__pb2.GetReportRequest.SerializeToString,
+            curator_dot_v1_dot_curator__service__pb2.CoverageReport.FromString,
             options,
             channel_credentials,
             insecure,
