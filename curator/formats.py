@@ -13,6 +13,7 @@ from curator.domain.decision import Annotation, Decision
 from curator.domain.review import Review
 from curator.domain.sample import ContentShape, Sample
 from curator.monitor.collapse import DiversityWindow
+from curator.monitor.coverage import CoverageReport
 from curator.state.store import DecisionRecord
 
 
@@ -107,4 +108,32 @@ def diversity_json(w: DiversityWindow) -> dict[str, Any]:
         "cluster_entropy": w.cluster_entropy,
         "distinct_3": w.distinct_3,
         "collapsed": list(w.collapsed),
+    }
+
+
+def coverage_report_json(r: CoverageReport) -> dict[str, Any]:
+    """A coverage report (``curator report --json`` and ``GET /api/collections/{name}/report``); precision
+    and recall are null when either side has k items or fewer."""
+    return {
+        "collection": r.collection,
+        "reference_items": r.reference_items,
+        "synthetic_kept": r.synthetic_kept,
+        "k": r.k,
+        "precision": r.precision,
+        "recall": r.recall,
+        "sampled": r.sampled,
+        "mix_key": r.mix_key,
+        "mix": [{"value": m.value, "kept": m.kept, "share": m.share} for m in r.mix],
+        "reference_metrics": dict(sorted(r.reference_metrics.items())),
+        "synthetic_metrics": dict(sorted(r.synthetic_metrics.items())),
+        "regions": [
+            {
+                "cluster": g.cluster,
+                "status": g.status,
+                "real_share": g.real_share,
+                "synthetic_share": g.synthetic_share,
+                "examples": list(g.examples),
+            }
+            for g in r.regions
+        ],
     }

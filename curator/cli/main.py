@@ -58,7 +58,8 @@ from curator.domain.review import ReviewAction, ReviewState
 from curator.domain.sample import Sample
 from curator.domain.validation import Limits, validate_sample
 from curator.errors import CuratorError, FieldViolation, InvalidArgument, NotFound, Unavailable
-from curator.formats import record_json
+from curator.formats import coverage_report_json, record_json
+from curator.monitor.coverage import CoverageReport, Region
 from curator.service import Curator
 from curator.settings import Settings
 from curator.state.store import DecisionQuery, DecisionRecord, StatsQuery
@@ -1413,6 +1414,218 @@ def _finding_json(f: ContaminationFinding) -> dict[str, Any]:
         "score": f.score,
         "detail": f.detail,
     }
+
+
+# ---------------------------------------------------------------- real-data reference and coverage
+
+reference_app = typer.Typer(
+    help="A collection's reference: real, human-written data its synthetic samples should cover "
+    "(`curator report` compares them).",
+    no_args_is_help=True,
+)
+app.add_typer(reference_app, name="reference")
+EXAMPLE_CHARS = 160
+_METRICS = {
+    "mean_nn_distance": "mean NN distance (1 - cosine)",
+    "distinct_3": "distinct word 3-grams",
+}
+
+
+@reference_app.command("add")
+def reference_add(
+    collection: Annotated[str, typer.Argument(help="Collection name.", show_default=False)],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="JSONL (.jsonl/.json: an object per line), a .json array, or .parquet; - reads stdin.",
+            show_default=False,
+        ),
+    ],
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
+    server: ServerOption = None,
+) -> None:
+    """Add real, human-written items to a collection's reference, from a file of samples.
+
+    Records are read as `curator evalsets add` reads them, in any of the
+    three shapes (Alpaca, chat, text): an item's id is the record's "id"
+    field, else its 1-based line number; its text is everything the sample
+    says. A bad line (including an id already seen) is reported on stderr as
+    "line N: problem" and skipped. Items are embedded once, now, and add to
+    what the reference already holds (adding a file twice counts it twice).
+    Nothing is filtered or admitted into the collection.
+
+    Exit code: 0 when items were added; 1 on an error (e.g. no such
+    collection), or when no record was a valid item.
+    """
+    console = _err_console()
+    with _domain_errors(console):
+        settings = load_settings(config, data_dir)
+        shown = "stdin" if str(file) == "-" else str(file)
+        read = read_eval_items(open_input(file, require_content=True).records, console.print)
+        if not read.items:
+            problem = f"{shown} holds no records" if read.read == 0 else f"no valid record in {shown}"
+            console.print(
+                f"error: {problem} ({read.read:,} read, {read.invalid:,} invalid): nothing was added"
+            )
+            raise typer.Exit(1)
+        with open_backend(settings, server) as backend:
+            try:
+                size = backend.add_reference(collection, read.items)
+            except InvalidArgument as err:
+                raise _with_lines(err, read.lines) from None
+    added = len(read.items)
+    skipped = f"; {read.invalid:,} bad line{'' if read.invalid == 1 else 's'} skipped" if read.invalid else ""
+    typer.echo(
+        f"added {added:,} item{'' if added == 1 else 's'} to the reference of collection {collection} "
+        f"({size:,} in all{skipped})"
+    )
+
+
+@app.command("report")
+def report_command(
+    collection: Annotated[str, typer.Argument(help="Collection name.", show_default=False)],
+    group_by: Annotated[
+        str, typer.Option("--group-by", help="Metadata key to break the kept samples' mix down by.")
+    ] = "source",
+    k: Annotated[
+        int,
+        typer.Option(
+            "--k",
+            min=1,
+            help="Nearest neighbours that set each point's radius in precision and recall (1-50).",
+        ),
+    ] = 5,
+    clusters: Annotated[
+        int, typer.Option("--clusters", min=1, help="k-means clusters the regions come from (2-100).")
+    ] = 12,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
+    server: ServerOption = None,
+) -> None:
+    """How the collection's kept synthetic samples cover its real reference (`curator reference add`).
+
+    Precision: the share of kept samples that look like real data. Recall:
+    the share of real items the kept samples cover. Then the mix of kept
+    samples by --group-by, the collapse monitor's metrics on either side,
+    and the regions of the embedding space: missed ones (real data the
+    synthetic set lacks: generate more of it) with real examples, then
+    over-filled ones with kept examples. At most 5,000 points of each side
+    are compared (a uniform sample beyond). Takes a few seconds; changes
+    nothing.
+    """
+    console = _err_console()
+    with _domain_errors(console), open_backend(load_settings(config, data_dir), server) as backend:
+        report = backend.report(collection, group_by=group_by, k=k, clusters=clusters)
+    if as_json:
+        typer.echo(orjson.dumps(coverage_report_json(report), option=orjson.OPT_INDENT_2).decode())
+        return
+    print_coverage(report, Console(highlight=False, markup=False))  # texts and metadata are free text
+
+
+def print_coverage(report: CoverageReport, out: Console) -> None:
+    """The report for people: header, mix, metrics, then missed and over-filled regions with examples."""
+    out.print(f"Coverage of collection {report.collection}", style="bold")
+    out.print(
+        f"{report.reference_items:,} reference items (real), {report.synthetic_kept:,} kept synthetic samples"
+        + (" (compared on a uniform sample of at most 5,000 of each side)" if report.sampled else "")
+    )
+    if not report.reference_items:
+        out.print(
+            f"No reference yet: add real, human-written samples with "
+            f"`curator reference add {report.collection} FILE`."
+        )
+    header = Table.grid(padding=(0, 2))
+    header.add_column()
+    header.add_column(justify="right")
+    header.add_column(style="dim")
+    header.add_row(
+        "precision",
+        _pct(report.precision),
+        "share of kept samples that look like real data (within the real items' "
+        f"{report.k}-nearest-neighbour radius)",
+    )
+    header.add_row(
+        "recall",
+        _pct(report.recall),
+        f"share of real items the kept samples cover (within the kept samples' {report.k}-NN radius)",
+    )
+    out.print(header)
+    if report.precision is None:
+        out.print(f"(precision and recall need more than k = {report.k} items on both sides)", style="dim")
+
+    out.print()
+    if report.mix:
+        mix = Table(title=f"kept samples by {report.mix_key}", title_justify="left")
+        mix.add_column(report.mix_key)
+        mix.add_column("kept", justify="right")
+        mix.add_column("share", justify="right")
+        for row in report.mix:
+            mix.add_row(row.value or "(none)", f"{row.kept:,}", _pct(row.share))
+        out.print(mix)
+
+    names = [m for m in _METRICS if m in report.reference_metrics or m in report.synthetic_metrics]
+    names += sorted((set(report.reference_metrics) | set(report.synthetic_metrics)) - set(names))
+    if names:
+        metrics = Table(
+            title="diversity (ratio = synthetic / real; under 1: less diverse)", title_justify="left"
+        )
+        for column in ("metric", "real", "synthetic", "ratio"):
+            metrics.add_column(column, justify="left" if column == "metric" else "right")
+        for name in names:
+            real, synthetic = report.reference_metrics.get(name), report.synthetic_metrics.get(name)
+            ratio = synthetic / real if real and synthetic is not None else None
+            metrics.add_row(_METRICS.get(name, name), _num(real), _num(synthetic), _num(ratio, 2))
+        out.print(metrics)
+
+    if not report.regions:
+        out.print("regions: none (they need both reference items and kept samples)", style="dim")
+        return
+    missed = [g for g in report.regions if g.status == "missed"]
+    over = sorted(
+        (g for g in report.regions if g.status == "over-filled"),
+        key=lambda g: g.real_share - g.synthetic_share,
+    )
+    balanced = len(report.regions) - len(missed) - len(over)
+    out.print()
+    out.print(
+        f"Missed regions: {len(missed)} (real data the kept samples lack: generate more of this)",
+        style="bold",
+    )
+    for g in missed:
+        _print_region(out, g, "real examples")
+    out.print(f"Over-filled regions: {len(over)} (more kept samples than the real data has)", style="bold")
+    for g in over:
+        _print_region(out, g, "kept examples")
+    out.print(f"{balanced} balanced region{'' if balanced == 1 else 's'} of {len(report.regions)}.")
+
+
+def _print_region(out: Console, g: Region, what: str) -> None:
+    out.print(
+        f"  region {g.cluster}: {_pct(g.real_share)} of real items, "
+        f"{_pct(g.synthetic_share)} of kept samples; {what}:"
+    )
+    examples = Table.grid(padding=(0, 1))
+    examples.add_column(no_wrap=True)
+    examples.add_column(overflow="fold")  # a long line wraps under its own start, not under the dash
+    for text in g.examples:
+        examples.add_row("    -", clip(text))
+    out.print(examples)
+
+
+def clip(text: str, limit: int = EXAMPLE_CHARS) -> str:
+    """``text`` on one line, cut to ``limit`` characters with an ellipsis."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def _pct(x: float | None) -> str:
+    return "–" if x is None else f"{x:.1%}"
+
+
+def _num(x: float | None, digits: int = 3) -> str:
+    return "–" if x is None else f"{x:.{digits}f}"
 
 
 models_app = typer.Typer(help="Prepare embedding models.", no_args_is_help=True)

@@ -12,6 +12,8 @@ Routes (all JSON under /api):
 * ``GET /api/stats?collection=&bucket_seconds=&start=&end=`` totals, rates, series, breakdowns by
   every ``http.group_keys`` key, review counts, diversity windows
 * ``GET /api/bias?collection=`` the bias report
+* ``GET /api/collections/{name}/report?group_by=&k=&clusters=`` the coverage report against the collection's
+  real-data reference (a few seconds: the dashboard asks for it on demand, never on its refresh)
 * ``GET /api/decisions?collection=&verdict=&reason=&check=&metadata_key=&metadata_value=&review_state=
   &sample_id=&start=&end=&page_size=&page_token=`` decisions newest first, with matched samples
 * ``POST /api/decisions/{id}/review`` body ``{"action": "approve"|"reject", "note": "", "reviewer": ""}``
@@ -52,7 +54,7 @@ from curator.errors import (
     NotFound,
     Unavailable,
 )
-from curator.formats import diversity_json, record_json
+from curator.formats import coverage_report_json, diversity_json, record_json
 from curator.observability import metrics
 from curator.service import Curator
 from curator.state.store import DecisionQuery, StatsQuery, VerdictCounts
@@ -187,6 +189,14 @@ def create_app(curator: Curator, ready: Callable[[], bool] = lambda: True) -> St
         )
         return _JSON(report_json(curator.bias_report(query)))
 
+    def coverage(request: Request) -> Response:
+        q = request.query_params
+        options: dict[str, Any] = {"group_by": q.get("group_by") or "source"}
+        for name in ("k", "clusters"):
+            if q.get(name):
+                options[name] = _int(q, name, 0)
+        return _JSON(coverage_report_json(curator.report(request.path_params["name"], **options)))
+
     def decisions(request: Request) -> Response:
         q = request.query_params
         query = DecisionQuery(
@@ -249,6 +259,7 @@ def create_app(curator: Curator, ready: Callable[[], bool] = lambda: True) -> St
         Route("/logout", logout),
         Route("/api/me", me),
         Route("/api/collections", collections),
+        Route("/api/collections/{name}/report", coverage),
         Route("/api/stats", stats),
         Route("/api/bias", bias),
         Route("/api/decisions", decisions),

@@ -31,6 +31,7 @@
   const state = {
     stats: null,
     bias: null,
+    coverage: null,
     collectionInfo: null,
     bucketSeconds: 3600,
     cursor: null,
@@ -643,6 +644,101 @@
     });
   }
 
+  // ------------------------------------------------------------------ coverage report (on demand)
+
+  // Computing a report takes up to a few seconds, so it is fetched when asked for, never by refreshAll.
+  const COVERAGE_METRICS = [
+    ["mean_nn_distance", "mean NN distance (1 - cosine)"],
+    ["distinct_3", "distinct word 3-grams"],
+  ];
+  const EXAMPLE_CHARS = 160;
+
+  function clip(text) {
+    const flat = text.split(/\s+/).filter(Boolean).join(" ");
+    return flat.length <= EXAMPLE_CHARS ? flat : `${flat.slice(0, EXAMPLE_CHARS - 1).trimEnd()}…`;
+  }
+
+  async function loadCoverage() {
+    const button = $("coverage-run");
+    button.disabled = true;
+    setText("coverage-meta", "computing…");
+    try {
+      const path = `/api/collections/${encodeURIComponent(CONFIG.collection)}/report`;
+      const report = await api(path, { group_by: $("coverage-group").value });
+      state.coverage = report;
+      renderCoverage(report);
+      clearError("coverage");
+      button.textContent = "Recompute";
+    } catch (err) {
+      setText("coverage-meta", "");
+      showError(err, "coverage");
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  function renderCoverage(r) {
+    setText("coverage-meta", `${fmtInt(r.reference_items)} reference items · ${fmtInt(r.synthetic_kept)} kept samples`
+      + ` · computed ${timeFmt.format(new Date())}`);
+    $("coverage-no-reference").hidden = r.reference_items > 0;
+    $("coverage-body").hidden = false;
+    for (const [id, value] of [["coverage-precision", r.precision], ["coverage-recall", r.recall]]) {
+      const node = $(id);
+      node.textContent = fmtPct(value);
+      node.dataset.value = value === null ? "" : String(value);
+    }
+    document.querySelectorAll(".coverage-k").forEach((node) => { node.textContent = String(r.k); });
+    const notes = [];
+    if (r.precision === null) notes.push(`Precision and recall need more than k = ${r.k} items on both sides.`);
+    if (r.sampled) notes.push("Compared on a uniform sample of at most 5,000 points of each side.");
+    $("coverage-note").hidden = !notes.length;
+    setText("coverage-note", notes.join(" "));
+
+    setText("coverage-mix-key", `by ${r.mix_key}`);
+    $("coverage-mix").replaceChildren(...(r.mix.length
+      ? r.mix.map((m) => el("tr", {},
+        el("td", { text: m.value || "(none)" }),
+        el("td", { class: "num", text: fmtInt(m.kept) }),
+        el("td", { class: "num", text: fmtPct(m.share) })))
+      : [el("tr", {}, el("td", { colspan: "3", class: "muted", text: "Nothing kept yet." }))]));
+
+    const known = COVERAGE_METRICS.map(([name]) => name);
+    const names = [...new Set([...Object.keys(r.reference_metrics), ...Object.keys(r.synthetic_metrics)])]
+      .sort((a, b) => (known.indexOf(a) + 1 || 99) - (known.indexOf(b) + 1 || 99) || a.localeCompare(b));
+    const labels = Object.fromEntries(COVERAGE_METRICS);
+    $("coverage-metrics").replaceChildren(...(names.length
+      ? names.map((name) => {
+        const real = r.reference_metrics[name];
+        const synthetic = r.synthetic_metrics[name];
+        const ratio = real && synthetic !== undefined ? synthetic / real : null;
+        return el("tr", { dataset: { metric: name } },
+          el("td", { text: labels[name] || name }),
+          el("td", { class: "num", text: fmtNum(real) }),
+          el("td", { class: "num", text: fmtNum(synthetic) }),
+          el("td", { class: "num", text: fmtNum(ratio, 2) }));
+      })
+      : [el("tr", {}, el("td", { colspan: "4", class: "muted", text: "No data on either side yet." }))]));
+
+    const none = "No regions: they need both reference items and kept samples.";
+    const missed = r.regions.filter((g) => g.status === "missed");
+    const over = r.regions.filter((g) => g.status === "over-filled")
+      .sort((a, b) => (b.synthetic_share - b.real_share) - (a.synthetic_share - a.real_share));
+    renderRegions("coverage-missed", missed, "real examples", r.regions.length ? "No missed region." : none);
+    renderRegions("coverage-over", over, "kept examples", r.regions.length ? "No over-filled region." : none);
+  }
+
+  function renderRegions(id, regions, what, none) {
+    $(id).replaceChildren(...(regions.length
+      ? regions.map((g) => el("div", {
+        class: `region ${g.status}`, "data-testid": "coverage-region", dataset: { cluster: String(g.cluster) },
+      },
+      el("div", { class: "small" },
+        el("b", { text: `region ${g.cluster}` }),
+        ` · ${fmtPct(g.real_share)} of real items, ${fmtPct(g.synthetic_share)} of kept samples · ${what}:`),
+      el("ul", {}, ...g.examples.map((text) => el("li", { text: clip(text), title: text })))))
+      : [el("p", { class: "muted small", text: none })]));
+  }
+
   // ------------------------------------------------------------------ decisions: filters and paging
 
   function fillFilterOptions(stats) {
@@ -1094,6 +1190,8 @@
     $("decisions-more").addEventListener("click", loadMore);
     $("new-decisions").addEventListener("click", loadDecisions);
     $("bias-axis").addEventListener("change", () => state.bias && renderBiasShare(state.bias));
+    $("coverage-run").addEventListener("click", loadCoverage);
+    $("coverage-group").addEventListener("change", () => { if (state.coverage) loadCoverage(); });
     const change = $("reviewer-change");
     if (change) change.addEventListener("click", () => askReviewer());
     $("reviewer-cancel").addEventListener("click", () => $("reviewer-dialog").close("cancel"));
