@@ -376,7 +376,7 @@ class Curator:
         """Register real, human-written items for a collection (embedded now, once); returns how many
         the collection's reference holds."""
         record = self._record(collection)
-        violations = validate_evalset(record.name, list(items))
+        violations = validate_evalset(record.name, list(items), what="a reference")
         if violations:
             raise InvalidArgument(violations)
         embedder = self._embedder()

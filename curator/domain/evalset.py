@@ -47,8 +47,9 @@ class ContaminationFinding:
     detail: str
 
 
-def validate_evalset(name: str, items: list[EvalItem]) -> list[FieldViolation]:
-    """Violations of a new eval set, each saying how to fix it."""
+def validate_evalset(name: str, items: list[EvalItem], what: str = "an eval set") -> list[FieldViolation]:
+    """Violations of a new eval set (or of items of another kind, named by ``what``), each saying how to
+    fix it."""
     out: list[FieldViolation] = []
     if not EVALSET_NAME.match(name or ""):
         out.append(
@@ -57,7 +58,7 @@ def validate_evalset(name: str, items: list[EvalItem]) -> list[FieldViolation]:
             )
         )
     if not items:
-        out.append(FieldViolation("items", "an eval set needs at least one item"))
+        out.append(FieldViolation("items", f"{what} needs at least one item"))
     seen: dict[str, int] = {}
     for k, item in enumerate(items):
         if not item.id or len(item.id) > MAX_ITEM_ID_CHARS:

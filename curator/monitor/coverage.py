@@ -106,7 +106,9 @@ def regions(
     k = max(1, min(clusters, len(both) // 10))
     if len(real) == 0 or len(synthetic) == 0 or len(both) < 2 * k:
         return []
-    kmeans = faiss.Kmeans(both.shape[1], k, niter=20, seed=seed, spherical=True)
+    kmeans = faiss.Kmeans(
+        both.shape[1], k, niter=20, seed=seed, spherical=True, min_points_per_centroid=1, verbose=False
+    )
     kmeans.train(both)
     _, labels = kmeans.index.search(both, 1)
     labels = labels.ravel()
@@ -131,7 +133,7 @@ def regions(
         closest = members[np.argsort(-(vectors[members] @ centroids[c]))][:examples]
         out.append(Region(c, r, s, status, tuple(texts[i] for i in closest.tolist())))
     order = {"missed": 0, "over-filled": 1, "balanced": 2}
-    out.sort(key=lambda g: (order[g.status], -(g.real_share - g.synthetic_share)))
+    out.sort(key=lambda g: (order[g.status], -abs(g.real_share - g.synthetic_share)))  # biggest gap first
     return out
 
 
