@@ -49,10 +49,12 @@ from curator.domain.sample import Sample
 from curator.domain.validation import Limits, SampleInput, validate_batch
 from curator.embeddings.embedder import Embedder
 from curator.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, Unavailable
-from curator.monitor.collapse import diversity_windows
+from curator.monitor.collapse import MonitorParams, diversity_windows
 from curator.monitor.coverage import (
     CoverageReport,
     MixRow,
+    ReferenceWindow,
+    against_reference,
     precision_recall,
     regions,
     sample_rows,
@@ -387,16 +389,25 @@ class Curator:
         return self.store.add_reference(record.name, items, vectors, datetime.now(UTC))
 
     def report(
-        self, collection: str, group_by: str = "source", k: int = 5, clusters: int = 12, limit: int = 5_000
+        self,
+        collection: str,
+        group_by: str = "source",
+        k: int = 5,
+        clusters: int = 12,
+        limit: int = 5_000,
+        bucket_seconds: int = 86_400,
     ) -> CoverageReport:
         """How the kept synthetic samples cover the collection's real reference (monitor/coverage.py):
         precision and recall of distributions, missed and over-filled regions with examples, the mix of
-        kept samples by ``group_by``, and the collapse monitor's metrics on either side. At most
-        ``limit`` points of each side are compared (a uniform sample beyond)."""
+        kept samples by ``group_by``, the collapse monitor's metrics on either side, and its windows
+        (``bucket_seconds`` long) against the reference. At most ``limit`` points of each side are
+        compared (a uniform sample beyond)."""
         if not (1 <= k <= 50):
             raise InvalidArgument(FieldViolation("k", "k must be in [1, 50]"))
         if not (2 <= clusters <= 100):
             raise InvalidArgument(FieldViolation("clusters", "clusters must be in [2, 100]"))
+        if not (60 <= bucket_seconds <= MAX_BUCKET_SECONDS):
+            raise InvalidArgument(FieldViolation("bucket_seconds", "bucket_seconds must be at least 60"))
         record = self._record(collection, fresh=True)
         state = self._state(record)
         state.catch_up(if_behind=True)
@@ -430,7 +441,47 @@ class Curator:
         if real is not None and synthetic is not None:
             report.precision, report.recall = precision_recall(real, synthetic, k)
             report.regions = regions(real, synthetic, real_texts, synthetic_texts, clusters)
+            report.windows = self._windows_against(record, state, real, real_texts, bucket_seconds, limit)
         return report
+
+    def _windows_against(
+        self,
+        record: CollectionRecord,
+        state: CollectionState,
+        real: np.ndarray,
+        real_texts: list[str],
+        bucket_seconds: int,
+        limit: int,
+    ) -> list[ReferenceWindow]:
+        """The collapse monitor's windows (all groups together) beside the reference; needs the semantic
+        index, whose rows the monitor's windows are made of."""
+        if not state.has_index("semantic"):
+            return []
+        params = MonitorParams()
+        windows = diversity_windows(state, bucket_seconds, params=params)  # fits the monitor's clusters
+        index = state.index("semantic")
+        with state.lock:
+            at = state.rows.admitted_at.copy()
+            centroids = state.centroids[1] if state.centroids is not None else None
+        members: dict[int, list[int]] = {}
+        for row, t in enumerate(at.tolist()):
+            if np.isfinite(t) and row < len(index):
+                members.setdefault(int(t // bucket_seconds) * bucket_seconds, []).append(row)
+        rows_of = {int(w.start.timestamp()): members.get(int(w.start.timestamp()), []) for w in windows}
+        texts_of: list[tuple[datetime, list[str], float | None]] = []
+        for w in windows:
+            rows = rows_of[int(w.start.timestamp())]
+            rows = [rows[int(i)] for i in sample_rows(len(rows), limit)]
+            ids = [index.id_of(r) for r in rows]
+            kept = self.store.kept_samples(record.name, ids)
+            texts_of.append((w.start, [kept[i].full_text for i in ids if i in kept], w.cluster_entropy))
+        return against_reference(
+            [x for x in texts_of if len(x[1]) >= params.min_window_kept],
+            centroids,
+            real,
+            real_texts,
+            params.max_drop,
+        )
 
     def _kept_sample(
         self, record: CollectionRecord, state: CollectionState, limit: int

@@ -61,6 +61,11 @@ def test_the_report_shows_the_region_the_synthetic_set_misses(tmp_path: Path) ->
         assert missed and all("bank raised interest" in t for t in missed[0].examples)
         assert set(report.reference_metrics) == {"mean_nn_distance", "distinct_3"}
         assert set(report.synthetic_metrics) == {"mean_nn_distance", "distinct_3"}
+        [window] = report.windows  # everything was admitted within one day
+        assert window.kept == 80
+        assert set(window.window) == set(window.reference) == {"cluster_entropy", "distinct_3"}
+        assert all(0 < v <= 1 for v in [*window.window.values(), *window.reference.values()])
+        assert window.below == tuple(m for m, v in window.window.items() if v < 0.7 * window.reference[m])
         with pytest.raises(NotFound):
             curator.report("nope")
         with pytest.raises(InvalidArgument):

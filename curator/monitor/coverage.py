@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import faiss
 import numpy as np
@@ -43,6 +44,22 @@ class MixRow:
     share: float
 
 
+@dataclass(frozen=True, slots=True)
+class ReferenceWindow:
+    """A collapse-monitor window of the kept samples, beside an equally large sample of the reference.
+
+    ``cluster_entropy`` uses the monitor's own clusters (the reference's items assigned to them);
+    ``distinct_3`` is measured on the window's texts and on ``kept`` reference items, since the ratio
+    falls as a set grows. ``below`` names the metrics under ``1 - max_drop`` times the reference's.
+    """
+
+    start: datetime
+    kept: int
+    window: dict[str, float]
+    reference: dict[str, float]
+    below: tuple[str, ...] = ()
+
+
 @dataclass(slots=True)
 class CoverageReport:
     collection: str
@@ -58,6 +75,9 @@ class CoverageReport:
     reference_metrics: dict[str, float] = field(default_factory=dict)
     synthetic_metrics: dict[str, float] = field(default_factory=dict)
     sampled: bool = False  # whether precision/recall ran on a sample of each side
+    # The collapse monitor's windows measured against the reference (as well as, in GetStats, against the
+    # collection's first window).
+    windows: list[ReferenceWindow] = field(default_factory=list)
 
 
 def kth_radii(points: np.ndarray, k: int, index_of: np.ndarray | None = None) -> np.ndarray:
@@ -146,6 +166,14 @@ def set_metrics(vectors: np.ndarray, texts: Sequence[str]) -> dict[str, float]:
         index.add(vectors)
         sims, _ = index.search(vectors, 2)
         out["mean_nn_distance"] = float(np.mean(1.0 - sims[:, 1]))
+    ratio = distinct_3(texts)
+    if ratio is not None:
+        out["distinct_3"] = ratio
+    return out
+
+
+def distinct_3(texts: Sequence[str]) -> float | None:
+    """Distinct word 3-grams across ``texts`` over the sum of each text's distinct 3-grams."""
     grams: set[tuple[str, ...]] = set()
     total = 0
     for text in texts:
@@ -153,8 +181,46 @@ def set_metrics(vectors: np.ndarray, texts: Sequence[str]) -> dict[str, float]:
         own = {tuple(tokens[i : i + 3]) for i in range(len(tokens) - 2)}
         grams |= own
         total += len(own)
-    if total:
-        out["distinct_3"] = len(grams) / total
+    return len(grams) / total if total else None
+
+
+def entropy_of(vectors: np.ndarray, centroids: np.ndarray) -> float | None:
+    """Normalised entropy of ``vectors``' nearest-centroid clusters (the collapse monitor's measure)."""
+    k = len(centroids)
+    if k < 2 or not len(vectors):
+        return None
+    index = faiss.IndexFlatIP(centroids.shape[1])
+    index.add(np.ascontiguousarray(centroids, dtype=np.float32))
+    _, labels = index.search(np.ascontiguousarray(vectors, dtype=np.float32), 1)
+    counts = np.bincount(labels[:, 0], minlength=k).astype(np.float64)
+    p = counts[counts > 0] / counts.sum()
+    return float(-(p * np.log(p)).sum() / np.log(k))
+
+
+def against_reference(
+    windows: Sequence[tuple[datetime, list[str], float | None]],
+    centroids: np.ndarray | None,
+    reference_vectors: np.ndarray,
+    reference_texts: Sequence[str],
+    max_drop: float,
+    seed: int = 0,
+) -> list[ReferenceWindow]:
+    """Each window ``(start, its kept texts, its cluster entropy)`` beside the reference."""
+    rng = np.random.default_rng(seed)
+    whole_entropy = entropy_of(reference_vectors, centroids) if centroids is not None else None
+    out = []
+    for start, texts, window_entropy in windows:
+        rows = rng.choice(len(reference_texts), size=min(len(texts), len(reference_texts)), replace=False)
+        window: dict[str, float] = {}
+        reference: dict[str, float] = {}
+        for name, mine, theirs in (
+            ("cluster_entropy", window_entropy, whole_entropy),
+            ("distinct_3", distinct_3(texts), distinct_3([reference_texts[i] for i in rows])),
+        ):
+            if mine is not None and theirs is not None:
+                window[name], reference[name] = mine, theirs
+        below = tuple(m for m in window if window[m] < reference[m] * (1 - max_drop))
+        out.append(ReferenceWindow(start, len(texts), window, reference, below))
     return out
 
 

@@ -56,3 +56,21 @@ def test_set_metrics_and_sampling() -> None:
     assert set_metrics(tight, texts)["mean_nn_distance"] < set_metrics(loose, texts)["mean_nn_distance"]
     assert set_metrics(tight, texts)["distinct_3"] == (4 + 5) / (4 + 4 + 5)
     assert list(sample_rows(3, 10)) == [0, 1, 2] and len(sample_rows(100, 10)) == 10
+
+
+def test_a_window_that_repeats_itself_falls_below_the_reference() -> None:
+    from datetime import UTC, datetime
+
+    from curator.monitor.coverage import against_reference
+
+    rng = np.random.default_rng(3)
+    centroids = _centers(rng, 4)
+    reference = np.concatenate([_blob(c, 25, rng) for c in centroids])
+    reference_texts = [f"real sentence {k} about topic {k % 7} with words {k * 3}" for k in range(100)]
+    narrow = ["the same answer every single time you ask me"] * 40
+    [window] = against_reference(
+        [(datetime(2026, 1, 1, tzinfo=UTC), narrow, 0.2)], centroids, reference, reference_texts, 0.3
+    )
+    assert window.kept == 40
+    assert window.reference["cluster_entropy"] > 0.9  # the reference spreads over the four clusters
+    assert set(window.below) == {"cluster_entropy", "distinct_3"}
