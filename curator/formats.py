@@ -113,7 +113,9 @@ def diversity_json(w: DiversityWindow) -> dict[str, Any]:
 
 def coverage_report_json(r: CoverageReport) -> dict[str, Any]:
     """A coverage report (``curator report --json`` and ``GET /api/collections/{name}/report``); precision
-    and recall are null when either side has k items or fewer."""
+    and recall are null when either side has k items or fewer. ``windows``: the collapse monitor's
+    windows, oldest first, each metric of the window beside the reference's, ``below`` naming those
+    more than the monitor's max_drop under it."""
     return {
         "collection": r.collection,
         "reference_items": r.reference_items,
@@ -135,5 +137,15 @@ def coverage_report_json(r: CoverageReport) -> dict[str, Any]:
                 "examples": list(g.examples),
             }
             for g in r.regions
+        ],
+        "windows": [
+            {
+                "start": w.start.astimezone(UTC).isoformat(),
+                "kept": w.kept,
+                "window": dict(sorted(w.window.items())),
+                "reference": dict(sorted(w.reference.items())),
+                "below": list(w.below),
+            }
+            for w in r.windows
         ],
     }

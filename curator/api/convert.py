@@ -19,7 +19,7 @@ from curator.domain.sample import ContentShape, Message, Sample
 from curator.domain.validation import Limits, SampleInput
 from curator.errors import FieldViolation, InvalidArgument
 from curator.monitor.collapse import DiversityWindow
-from curator.monitor.coverage import CoverageReport, MixRow, Region
+from curator.monitor.coverage import CoverageReport, MixRow, ReferenceWindow, Region
 from curator.service import CollectionInfo, DecisionPage, ServerInfo
 from curator.state.store import DecisionQuery, DecisionRecord, ReviewCounts, Stats, StatsQuery, VerdictCounts
 from curator.v1 import curator_service_pb2 as pb
@@ -753,6 +753,16 @@ def coverage_report(r: CoverageReport) -> pb.CoverageReport:
         reference_metrics=r.reference_metrics,
         synthetic_metrics=r.synthetic_metrics,
         sampled=r.sampled,
+        windows=[
+            pb.ReferenceWindow(
+                start_time=timestamp(w.start),
+                kept=w.kept,
+                window=w.window,
+                reference=w.reference,
+                below=list(w.below),
+            )
+            for w in r.windows
+        ],
     )
 
 
@@ -772,6 +782,16 @@ def coverage_report_in(r: pb.CoverageReport) -> CoverageReport:
         reference_metrics=dict(r.reference_metrics),
         synthetic_metrics=dict(r.synthetic_metrics),
         sampled=r.sampled,
+        windows=[
+            ReferenceWindow(
+                start=w.start_time.ToDatetime(UTC),
+                kept=w.kept,
+                window=dict(w.window),
+                reference=dict(w.reference),
+                below=tuple(w.below),
+            )
+            for w in r.windows
+        ],
     )
 
 

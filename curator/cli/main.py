@@ -36,6 +36,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from curator.api.client import RemoteError
 from curator.cli.backend import Backend, ensure_collection, load_settings, open_backend, server_limits
@@ -59,7 +60,7 @@ from curator.domain.sample import Sample
 from curator.domain.validation import Limits, validate_sample
 from curator.errors import CuratorError, FieldViolation, InvalidArgument, NotFound, Unavailable
 from curator.formats import coverage_report_json, record_json
-from curator.monitor.coverage import CoverageReport, Region
+from curator.monitor.coverage import CoverageReport, ReferenceWindow, Region
 from curator.service import Curator
 from curator.settings import Settings
 from curator.state.store import DecisionQuery, DecisionRecord, StatsQuery
@@ -1427,8 +1428,10 @@ app.add_typer(reference_app, name="reference")
 EXAMPLE_CHARS = 160
 _METRICS = {
     "mean_nn_distance": "mean NN distance (1 - cosine)",
+    "cluster_entropy": "cluster entropy",
     "distinct_3": "distinct word 3-grams",
 }
+BELOW = "▼"  # marks a window's metric that fell more than the monitor's max_drop below the reference's
 
 
 @reference_app.command("add")
@@ -1509,11 +1512,14 @@ def report_command(
     Precision: the share of kept samples that look like real data. Recall:
     the share of real items the kept samples cover. Then the mix of kept
     samples by --group-by, the collapse monitor's metrics on either side,
-    and the regions of the embedding space: missed ones (real data the
-    synthetic set lacks: generate more of it) with real examples, then
-    over-filled ones with kept examples. At most 5,000 points of each side
-    are compared (a uniform sample beyond). Takes a few seconds; changes
-    nothing.
+    its daily windows against the reference (each metric of a window
+    beside an equally large sample of the real data, marked where it fell
+    more than the monitor's max_drop below; only with a semantic index and
+    at least 5 kept samples in a window), and the regions of the embedding
+    space: missed ones (real data the synthetic set lacks: generate more of
+    it) with real examples, then over-filled ones with kept examples. At
+    most 5,000 points of each side are compared (a uniform sample beyond).
+    Takes a few seconds; changes nothing.
     """
     console = _err_console()
     with _domain_errors(console), open_backend(load_settings(config, data_dir), server) as backend:
@@ -1525,7 +1531,8 @@ def report_command(
 
 
 def print_coverage(report: CoverageReport, out: Console) -> None:
-    """The report for people: header, mix, metrics, then missed and over-filled regions with examples."""
+    """The report for people: header, mix, metrics, windows against the reference, then missed and
+    over-filled regions with examples."""
     out.print(f"Coverage of collection {report.collection}", style="bold")
     out.print(
         f"{report.reference_items:,} reference items (real), {report.synthetic_kept:,} kept synthetic samples"
@@ -1578,6 +1585,8 @@ def print_coverage(report: CoverageReport, out: Console) -> None:
             ratio = synthetic / real if real and synthetic is not None else None
             metrics.add_row(_METRICS.get(name, name), _num(real), _num(synthetic), _num(ratio, 2))
         out.print(metrics)
+    if report.windows:
+        out.print(windows_table(report.windows))
 
     if not report.regions:
         out.print("regions: none (they need both reference items and kept samples)", style="dim")
@@ -1599,6 +1608,39 @@ def print_coverage(report: CoverageReport, out: Console) -> None:
     for g in over:
         _print_region(out, g, "kept examples")
     out.print(f"{balanced} balanced region{'' if balanced == 1 else 's'} of {len(report.regions)}.")
+
+
+def windows_table(windows: list[ReferenceWindow]) -> Table:
+    """The collapse monitor's windows against the reference: per metric, the window's value / the
+    reference's, marked where the window fell more than the monitor's max_drop below it."""
+    names = [m for m in _METRICS if any(m in w.window for w in windows)]
+    names += sorted({m for w in windows for m in w.window} - set(names))
+    daily = all(w.start.astimezone(UTC).time() == datetime.min.time() for w in windows)
+    table = Table(
+        title=f"windows against the reference (window / reference; {BELOW}: more than the collapse "
+        "monitor's max_drop below the reference)",
+        title_justify="left",
+    )
+    table.add_column("start (UTC)", no_wrap=True)
+    table.add_column("kept", justify="right")
+    for name in names:
+        table.add_column(_METRICS.get(name, name), justify="right", no_wrap=True)
+    for w in windows:
+        cells: list[str | Text] = [
+            w.start.astimezone(UTC).strftime("%Y-%m-%d" if daily else "%Y-%m-%d %H:%M"),
+            f"{w.kept:,}",
+        ]
+        for name in names:
+            if name not in w.window:
+                cells.append("–")
+            elif name in w.below:
+                cells.append(
+                    Text(f"{_num(w.window[name])} / {_num(w.reference.get(name))} {BELOW}", "bold red")
+                )
+            else:
+                cells.append(f"{_num(w.window[name])} / {_num(w.reference.get(name))}")
+        table.add_row(*cells)
+    return table
 
 
 def _print_region(out: Console, g: Region, what: str) -> None:
@@ -1625,7 +1667,7 @@ def _pct(x: float | None) -> str:
 
 
 def _num(x: float | None, digits: int = 3) -> str:
-    return "–" if x is None else f"{x:.{digits}f}"
+    return "–" if x is None else f"{x + 0.0:.{digits}f}"  # + 0.0: no "-0.000" for an entropy of -0.0
 
 
 models_app = typer.Typer(help="Prepare embedding models.", no_args_is_help=True)

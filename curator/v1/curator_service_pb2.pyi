@@ -700,7 +700,7 @@ class CoverageMix(_message.Message):
     def __init__(self, value: _Optional[str] = ..., kept: _Optional[int] = ..., share: _Optional[float] = ...) -> None: ...
 
 class CoverageReport(_message.Message):
-    __slots__ = ("collection", "reference_items", "synthetic_kept", "k", "precision", "recall", "regions", "mix_key", "mix", "reference_metrics", "synthetic_metrics", "sampled")
+    __slots__ = ("collection", "reference_items", "synthetic_kept", "k", "precision", "recall", "regions", "mix_key", "mix", "reference_metrics", "synthetic_metrics", "sampled", "windows")
     class ReferenceMetricsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -727,6 +727,7 @@ class CoverageReport(_message.Message):
     REFERENCE_METRICS_FIELD_NUMBER: _ClassVar[int]
     SYNTHETIC_METRICS_FIELD_NUMBER: _ClassVar[int]
     SAMPLED_FIELD_NUMBER: _ClassVar[int]
+    WINDOWS_FIELD_NUMBER: _ClassVar[int]
     collection: str
     reference_items: int
     synthetic_kept: int
@@ -739,7 +740,36 @@ class CoverageReport(_message.Message):
     reference_metrics: _containers.ScalarMap[str, float]
     synthetic_metrics: _containers.ScalarMap[str, float]
     sampled: bool
-    def __init__(self, collection: _Optional[str] = ..., reference_items: _Optional[int] = ..., synthetic_kept: _Optional[int] = ..., k: _Optional[int] = ..., precision: _Optional[float] = ..., recall: _Optional[float] = ..., regions: _Optional[_Iterable[_Union[CoverageRegion, _Mapping]]] = ..., mix_key: _Optional[str] = ..., mix: _Optional[_Iterable[_Union[CoverageMix, _Mapping]]] = ..., reference_metrics: _Optional[_Mapping[str, float]] = ..., synthetic_metrics: _Optional[_Mapping[str, float]] = ..., sampled: _Optional[bool] = ...) -> None: ...
+    windows: _containers.RepeatedCompositeFieldContainer[ReferenceWindow]
+    def __init__(self, collection: _Optional[str] = ..., reference_items: _Optional[int] = ..., synthetic_kept: _Optional[int] = ..., k: _Optional[int] = ..., precision: _Optional[float] = ..., recall: _Optional[float] = ..., regions: _Optional[_Iterable[_Union[CoverageRegion, _Mapping]]] = ..., mix_key: _Optional[str] = ..., mix: _Optional[_Iterable[_Union[CoverageMix, _Mapping]]] = ..., reference_metrics: _Optional[_Mapping[str, float]] = ..., synthetic_metrics: _Optional[_Mapping[str, float]] = ..., sampled: _Optional[bool] = ..., windows: _Optional[_Iterable[_Union[ReferenceWindow, _Mapping]]] = ...) -> None: ...
+
+class ReferenceWindow(_message.Message):
+    __slots__ = ("start_time", "kept", "window", "reference", "below")
+    class WindowEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    class ReferenceEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    KEPT_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    BELOW_FIELD_NUMBER: _ClassVar[int]
+    start_time: _timestamp_pb2.Timestamp
+    kept: int
+    window: _containers.ScalarMap[str, float]
+    reference: _containers.ScalarMap[str, float]
+    below: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., kept: _Optional[int] = ..., window: _Optional[_Mapping[str, float]] = ..., reference: _Optional[_Mapping[str, float]] = ..., below: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class GetServerInfoRequest(_message.Message):
     __slots__ = ()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import grpc
@@ -16,13 +17,14 @@ import pytest
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
+from curator.api import convert
 from curator.api.client import CuratorClient
 from curator.api.server import RunningServer, start
 from curator.domain.decision import Verdict
 from curator.domain.evalset import EvalItem
 from curator.domain.validation import SampleInput
 from curator.errors import InvalidArgument, NotFound
-from curator.monitor.coverage import CoverageReport
+from curator.monitor.coverage import CoverageReport, ReferenceWindow
 from curator.service import Curator
 from curator.settings import Settings
 from curator.v1 import curator_service_pb2 as pb
@@ -97,7 +99,7 @@ def test_add_reference_appends_and_returns_the_size(stub: pb_grpc.CuratorService
     report = stub.GetReport(pb.GetReportRequest(collection="c"))
     assert report.reference_items == 20 and report.synthetic_kept == 0
     assert not report.HasField("precision") and not report.HasField("recall")  # nothing kept yet
-    assert list(report.regions) == [] and list(report.mix) == []
+    assert list(report.regions) == [] and list(report.mix) == [] and list(report.windows) == []
     assert set(report.reference_metrics) == {"mean_nn_distance", "distinct_3"}
     assert dict(report.synthetic_metrics) == {}
 
@@ -130,6 +132,16 @@ def test_report_fields_round_trip(stub: pb_grpc.CuratorServiceStub, server: Runn
         (g.cluster, g.status, g.examples) for g in expected.regions
     ]
 
+    # The collapse monitor's windows against the reference: all 20 were admitted now, so one window.
+    [window] = report.windows
+    [want] = expected.windows
+    assert window.start_time.ToDatetime(UTC) == want.start
+    assert want.start == datetime.fromtimestamp(want.start.timestamp() // 86_400 * 86_400, UTC)  # a UTC day
+    assert window.kept == want.kept == 20
+    assert set(window.window) == set(window.reference) == {"cluster_entropy", "distinct_3"}
+    assert dict(window.window) == want.window and dict(window.reference) == want.reference
+    assert tuple(window.below) == want.below
+
     # Zero and empty mean the defaults (k 5, 12 clusters, "source"); another key gives another mix.
     defaults = stub.GetReport(pb.GetReportRequest(collection="c"))
     assert (defaults.k, defaults.mix_key) == (5, "source")
@@ -137,6 +149,33 @@ def test_report_fields_round_trip(stub: pb_grpc.CuratorServiceStub, server: Runn
     other = stub.GetReport(pb.GetReportRequest(collection="c", group_by="template", clusters=3))
     assert other.mix_key == "template"
     assert [(m.value, m.kept, m.share) for m in other.mix] == [("", 20, 1.0)]
+
+
+def test_windows_survive_the_wire_with_their_below_flags() -> None:
+    """Both converters, through serialised bytes: start, kept, both maps and below (here non-empty)."""
+    report = CoverageReport(
+        collection="c",
+        reference_items=300,
+        synthetic_kept=47,
+        windows=[
+            ReferenceWindow(
+                datetime(2026, 3, 1, tzinfo=UTC),
+                40,
+                {"cluster_entropy": 0.25, "distinct_3": 0.5},
+                {"cluster_entropy": 0.875, "distinct_3": 0.625},
+                ("cluster_entropy",),
+            ),
+            ReferenceWindow(
+                datetime(2026, 3, 2, 12, tzinfo=UTC), 7, {"distinct_3": 0.9}, {"distinct_3": 0.8}
+            ),
+            ReferenceWindow(datetime(2026, 3, 3, tzinfo=UTC), 5, {}, {}),  # neither side measurable
+        ],
+    )
+    wire = pb.CoverageReport.FromString(convert.coverage_report(report).SerializeToString())
+    assert [w.start_time.ToDatetime(UTC) for w in wire.windows] == [w.start for w in report.windows]
+    assert list(wire.windows[0].below) == ["cluster_entropy"]
+    assert convert.coverage_report_in(wire) == report
+    assert convert.coverage_report_in(pb.CoverageReport(collection="c")).windows == []
 
 
 def test_unknown_collection_is_not_found(stub: pb_grpc.CuratorServiceStub) -> None:
@@ -196,6 +235,7 @@ def test_client_speaks_domain_objects_and_errors(client: CuratorClient, server: 
     report = client.report("c", k=3, clusters=3)
     assert isinstance(report, CoverageReport)
     assert report == server.curator.report("c", k=3, clusters=3)  # every field, None-ness included
+    assert len(report.windows) == 1 and report.windows[0].kept == 20  # so windows were compared too
     empty = client.report("c", group_by="missing-key", clusters=3)
     assert empty.mix_key == "missing-key" and [(m.value, m.kept) for m in empty.mix] == [("", 20)]
 

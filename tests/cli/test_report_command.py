@@ -7,20 +7,25 @@ collection keeps cooking and finance, so astronomy is real data the synthetic se
 
 from __future__ import annotations
 
+import io
 import json
 import random
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.console import Console
 from typer.testing import Result
 
 from curator.api.server import RunningServer
 from curator.cli import backend
-from curator.cli.main import clip
+from curator.cli.main import clip, print_coverage
 from curator.formats import coverage_report_json
+from curator.monitor.coverage import CoverageReport, ReferenceWindow
 from curator.service import Curator
 from curator.settings import Settings
 from tests.cli.helpers import write_jsonl
@@ -155,6 +160,16 @@ def test_report_as_text_and_json(
     assert (
         set(body["reference_metrics"]) == set(body["synthetic_metrics"]) == {"mean_nn_distance", "distinct_3"}
     )
+    [window] = body["windows"]  # everything was admitted within one (UTC) day
+    [want] = expected.windows
+    assert window == {
+        "start": want.start.astimezone(UTC).isoformat(),
+        "kept": 20,
+        "window": want.window,
+        "reference": want.reference,
+        "below": list(want.below),
+    }
+    assert set(window["window"]) == {"cluster_entropy", "distinct_3"}
 
     shown = cli("report", "c", "--clusters", "3", *where)
     assert shown.exit_code == 0, shown.output
@@ -170,6 +185,19 @@ def test_report_as_text_and_json(
         "distinct word 3-grams" in line and f"{real:.3f}" in line and f"{synthetic / real:.2f}" in line
         for line in out.splitlines()
     )
+    assert "windows against the reference (window / reference;" in out
+    assert out.index("diversity (ratio") < out.index("windows against the reference") < out.index("Missed")
+    row = next(line for line in out.splitlines() if want.start.strftime("%Y-%m-%d") in line)
+    cells = [cell.strip() for cell in row.split("│")[1:-1]]
+    assert cells == [
+        want.start.strftime("%Y-%m-%d"),
+        "20",
+        *(
+            f"{want.window[m] + 0.0:.3f} / {want.reference[m] + 0.0:.3f}" + (" ▼" if m in want.below else "")
+            for m in ("cluster_entropy", "distinct_3")
+        ),
+    ]
+
     missed = [g for g in expected.regions if g.status == "missed"]
     over = [g for g in expected.regions if g.status == "over-filled"]
     assert f"Missed regions: {len(missed)} (real data the kept samples lack: generate more of this)" in out
@@ -208,8 +236,10 @@ def test_report_without_a_reference_and_errors(cli: Cli, where: tuple[str, str])
     )
     assert "precision  –" in empty.stdout and "need more than k = 5 items on both sides" in empty.stdout
     assert "regions: none" in empty.stdout
+    assert "windows against the reference" not in empty.stdout  # no table without windows
     as_json = json.loads(cli("report", "c", "--json", *where).stdout)
     assert (as_json["precision"], as_json["recall"], as_json["regions"]) == (None, None, [])
+    assert as_json["windows"] == []
 
     missing = cli("report", "nope", *where)
     assert missing.exit_code == 1 and "nope" in missing.stderr
@@ -220,6 +250,36 @@ def test_report_without_a_reference_and_errors(cli: Cli, where: tuple[str, str])
         and "  k: k must be in [1, 50]" in out_of_range.stderr
     )
     assert cli("report", "c", "--clusters", "0", *where).exit_code == 2  # a usage error, before any call
+
+
+def test_windows_table_marks_the_metrics_below_the_reference() -> None:
+    report = CoverageReport(
+        collection="c",
+        reference_items=300,
+        synthetic_kept=60,
+        windows=[
+            ReferenceWindow(
+                datetime(2026, 3, 1, tzinfo=UTC),
+                40,
+                {"cluster_entropy": 0.25, "distinct_3": 0.5},
+                {"cluster_entropy": 0.875, "distinct_3": 0.625},
+                ("cluster_entropy",),
+            ),
+            ReferenceWindow(
+                datetime(2026, 3, 2, tzinfo=UTC), 1_200, {"distinct_3": 0.9}, {"distinct_3": 0.8}
+            ),
+        ],
+    )
+    buffer = io.StringIO()
+    print_coverage(report, Console(file=buffer, width=120, highlight=False, markup=False))
+    rows = {
+        cells[0]: cells[1:]
+        for line in buffer.getvalue().splitlines()
+        if line[:1] in "│┃" and (cells := [c.strip() for c in re.split("[│┃]", line)[1:-1]])
+    }
+    assert rows["start (UTC)"] == ["kept", "cluster entropy", "distinct word 3-grams"]
+    assert rows["2026-03-01"] == ["40", "0.250 / 0.875 ▼", "0.500 / 0.625"]
+    assert rows["2026-03-02"] == ["1,200", "–", "0.900 / 0.800"]
 
 
 def test_clip_keeps_one_line_of_at_most_160_characters() -> None:

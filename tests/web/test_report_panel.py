@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 import random
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from starlette.testclient import TestClient
@@ -26,6 +26,9 @@ from curator.settings import Settings
 from curator.web.app import create_app
 from tests.support.fake_encoder import checks_with
 from tests.web.conftest import Page, start_server
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Route  # the browser tests' fixture reports a missing playwright
 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE.parent.parent / "curator" / "web" / "static"
@@ -78,6 +81,11 @@ def _json(value: Any) -> Any:
     return json.loads(json.dumps(value))
 
 
+def _serve(body: dict[str, Any]) -> Callable[[Route], None]:
+    """A Playwright route handler answering with ``body`` as the report."""
+    return lambda route: route.fulfill(status=200, content_type="application/json", body=json.dumps(body))
+
+
 # ---------------------------------------------------------------- the JSON endpoint
 
 
@@ -96,6 +104,10 @@ def test_the_endpoint_returns_the_report_as_json(client: TestClient, curator: Cu
     assert 0 < body["precision"] < 1 and 0 < body["recall"] < 1
     assert [g["status"] for g in body["regions"]] == ["missed", "over-filled", "balanced"]
     assert all(e.split()[0] in TOPICS["astronomy"] for e in body["regions"][0]["examples"])
+    [window] = body["windows"]  # all 20 were admitted now: one (UTC day) window of the collapse monitor
+    assert window["kept"] == 20 and window["start"].endswith("T00:00:00+00:00")
+    assert set(window["window"]) == set(window["reference"]) == {"cluster_entropy", "distinct_3"}
+    assert set(window["below"]) <= set(window["window"])
 
     by_generator = client.get(
         "/api/collections/c/report", params={"group_by": "generator", "k": 3, "clusters": 3}
@@ -182,6 +194,21 @@ def test_the_panel_in_a_browser(tmp_path: Path, page: Page) -> None:
             "distinct word 3-grams",
         ]
 
+        assert page.page.get_by_test_id("coverage-windows-block").is_visible()
+        head = page.page.locator("#coverage-windows-head th").all_inner_texts()
+        assert head == ["start (UTC)", "kept", "cluster entropy", "distinct word 3-grams"]
+        [window] = expected["windows"]
+        [row] = page.page.locator("#coverage-windows tr").all_inner_texts()
+        assert row.split("\t") == [
+            window["start"][:10],
+            "20",
+            *(
+                f"{window['window'][m] + 0.0:.3f} / {window['reference'][m] + 0.0:.3f}"
+                + (" ▼" if m in window["below"] else "")
+                for m in ("cluster_entropy", "distinct_3")
+            ),
+        ]
+
         missed = [g for g in expected["regions"] if g["status"] == "missed"]
         over = [g for g in expected["regions"] if g["status"] == "over-filled"]
         shown_missed = page.page.locator("#coverage-missed [data-testid='coverage-region']")
@@ -199,6 +226,42 @@ def test_the_panel_in_a_browser(tmp_path: Path, page: Page) -> None:
             "() => document.querySelector('#coverage-mix tr td').textContent === 'gen-a'"
         )
         assert asked[-1] == f"{base}/api/collections/web/report?group_by=generator"
+
+        # A metric below the reference is marked; a report without windows hides the table.
+        marked = {
+            **expected,
+            "windows": [
+                {
+                    "start": "2026-03-01T00:00:00+00:00",
+                    "kept": 1200,
+                    "window": {"cluster_entropy": 0.25, "distinct_3": 0.5},
+                    "reference": {"cluster_entropy": 0.875, "distinct_3": 0.625},
+                    "below": ["cluster_entropy"],
+                },
+                {
+                    "start": "2026-03-02T00:00:00+00:00",
+                    "kept": 7,
+                    "window": {"distinct_3": 0.9},
+                    "reference": {"distinct_3": 0.8},
+                    "below": [],
+                },
+            ],
+        }
+        for body in (marked, {**expected, "windows": []}):
+            page.page.unroute("**/report*")
+            page.page.route("**/report*", _serve(body))
+            page.page.get_by_test_id("coverage-run").click()
+            page.page.wait_for_function("() => !document.getElementById('coverage-run').disabled")
+            if body["windows"]:
+                rows = page.page.locator("#coverage-windows tr").all_inner_texts()
+                assert [r.split("\t") for r in rows] == [
+                    ["2026-03-01", "1,200", "0.250 / 0.875 ▼", "0.500 / 0.625"],
+                    ["2026-03-02", "7", "–", "0.900 / 0.800"],
+                ]
+                below = page.page.locator("#coverage-windows td.below")
+                assert below.count() == 1 and below.get_attribute("data-metric") == "cluster_entropy"
+            else:
+                assert page.page.get_by_test_id("coverage-windows-block").is_hidden()
         assert page.console_errors == [] and page.page_errors == []
     finally:
         running.stop(grace=1)

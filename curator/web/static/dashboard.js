@@ -651,6 +651,10 @@
     ["mean_nn_distance", "mean NN distance (1 - cosine)"],
     ["distinct_3", "distinct word 3-grams"],
   ];
+  const COVERAGE_WINDOW_METRICS = [
+    ["cluster_entropy", "cluster entropy"],
+    ["distinct_3", "distinct word 3-grams"],
+  ];
   const EXAMPLE_CHARS = 160;
 
   function clip(text) {
@@ -719,12 +723,41 @@
       })
       : [el("tr", {}, el("td", { colspan: "4", class: "muted", text: "No data on either side yet." }))]));
 
+    renderCoverageWindows(r.windows || []);
+
     const none = "No regions: they need both reference items and kept samples.";
     const missed = r.regions.filter((g) => g.status === "missed");
     const over = r.regions.filter((g) => g.status === "over-filled")
       .sort((a, b) => (b.synthetic_share - b.real_share) - (a.synthetic_share - a.real_share));
     renderRegions("coverage-missed", missed, "real examples", r.regions.length ? "No missed region." : none);
     renderRegions("coverage-over", over, "kept examples", r.regions.length ? "No over-filled region." : none);
+  }
+
+  // The collapse monitor's windows against the reference: per metric "window / reference", marked when below.
+  function renderCoverageWindows(windows) {
+    $("coverage-windows-block").hidden = !windows.length;
+    const known = COVERAGE_WINDOW_METRICS.map(([name]) => name);
+    const names = [...new Set(windows.flatMap((w) => Object.keys(w.window)))]
+      .sort((a, b) => (known.indexOf(a) + 1 || 99) - (known.indexOf(b) + 1 || 99) || a.localeCompare(b));
+    const labels = Object.fromEntries(COVERAGE_WINDOW_METRICS);
+    const daily = windows.every((w) => w.start.slice(11, 19) === "00:00:00");
+    $("coverage-windows-head").replaceChildren(
+      el("th", { text: "start (UTC)" }),
+      el("th", { class: "num", text: "kept" }),
+      ...names.map((name) => el("th", { class: "num", text: labels[name] || name })));
+    $("coverage-windows").replaceChildren(...windows.map((w) => el("tr", { dataset: { start: w.start } },
+      el("td", { text: daily ? w.start.slice(0, 10) : w.start.slice(0, 16).replace("T", " ") }),
+      el("td", { class: "num", text: fmtInt(w.kept) }),
+      ...names.map((name) => {
+        if (!(name in w.window)) return el("td", { class: "num", text: "–" });
+        const below = w.below.includes(name);
+        return el("td", {
+          class: below ? "num below" : "num",
+          dataset: { metric: name, below: below ? "1" : "" },
+          title: below ? `more than the collapse monitor's max_drop below the reference's ${fmtNum(w.reference[name])}` : null,
+          text: `${fmtNum(w.window[name])} / ${fmtNum(w.reference[name])}${below ? " ▼" : ""}`,
+        });
+      }))));
   }
 
   function renderRegions(id, regions, what, none) {
