@@ -49,7 +49,7 @@ from curator.domain.sample import Sample
 from curator.domain.validation import Limits, SampleInput, validate_batch
 from curator.embeddings.embedder import Embedder
 from curator.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, Unavailable
-from curator.monitor.collapse import MonitorParams, diversity_windows
+from curator.monitor.collapse import diversity_windows
 from curator.monitor.coverage import (
     CoverageReport,
     MixRow,
@@ -457,7 +457,7 @@ class Curator:
         index, whose rows the monitor's windows are made of."""
         if not state.has_index("semantic"):
             return []
-        params = MonitorParams()
+        params = self.settings.monitor.params()
         windows = diversity_windows(state, bucket_seconds, params=params)  # fits the monitor's clusters
         index = state.index("semantic")
         with state.lock:

@@ -194,7 +194,7 @@ def entropy_of(vectors: np.ndarray, centroids: np.ndarray) -> float | None:
     _, labels = index.search(np.ascontiguousarray(vectors, dtype=np.float32), 1)
     counts = np.bincount(labels[:, 0], minlength=k).astype(np.float64)
     p = counts[counts > 0] / counts.sum()
-    return float(-(p * np.log(p)).sum() / np.log(k))
+    return max(0.0, float(-(p * np.log(p)).sum() / np.log(k)))  # never -0.0
 
 
 def against_reference(
