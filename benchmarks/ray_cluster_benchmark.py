@@ -62,12 +62,47 @@ def _job(corpus: Path, work: Path, policy: dict[str, Any], nodes: int) -> dict[s
     return {"summary": summary, "decisions": _decisions(out)}
 
 
+def _local(corpus: Path, work: Path, policy: dict[str, Any]) -> dict[str, Any]:
+    """The local engine's path in-process: the shards in order, batches of 500 (``curator filter``'s)."""
+    import time
+
+    from curator.cli.io import open_input, to_sample_input
+
+    samples = []
+    for shard in sorted((corpus / "shards").glob("*.jsonl")):
+        for record in open_input(shard).records:
+            sample, _ = to_sample_input(record.data or {}, record.line)
+            if sample is not None:
+                samples.append(sample)
+    curator = Curator(Settings.load(data_dir=work / "data-local", default_policy=policy))
+    try:
+        curator.create_collection("bench")
+        started = time.perf_counter()
+        decisions = []
+        for a in range(0, len(samples), 500):
+            decisions += curator.filter("bench", samples[a : a + 500])
+        seconds = time.perf_counter() - started
+    finally:
+        curator.close()
+    rows = [
+        (
+            d.sample_id,
+            str(d.verdict),
+            tuple(str(r.code) for r in d.reasons),
+            tuple(r.matched_id for r in d.reasons),
+        )
+        for d in decisions
+    ]
+    return {"seconds": seconds, "decisions": rows}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=20_000)
     parser.add_argument("--nodes", default="1,2,4", help="node counts; 1 = a plain local runtime")
     parser.add_argument("--all-checks", action="store_true", help="semantic check on (MiniLM per actor)")
     parser.add_argument("--json-out", type=Path)
+    parser.add_argument("--compare-local", action="store_true", help="also the local engine, in-process")
     args = parser.parse_args()
     policy: dict[str, Any] = {} if args.all_checks else {"checks": {"semantic": {"enabled": False}}}
     work = Path(tempfile.mkdtemp(prefix="ray-cluster-bench-"))
@@ -111,11 +146,25 @@ def main() -> int:
             }
             print(json.dumps(line), flush=True)
             lines.append(line)
+        if args.compare_local and reference is not None:
+            local = _local(corpus, work, policy)
+            line = {
+                "benchmark": "ray_cluster",
+                "checks": "all" if args.all_checks else "cheap",
+                "engine": "local",
+                "n": len(local["decisions"]),
+                "seconds": round(local["seconds"], 2),
+                "samples_per_s": round(len(local["decisions"]) / local["seconds"], 1),
+                "decisions_equal_single_node_ray": local["decisions"] == reference,
+                "differing_samples": sum(a != b for a, b in zip(local["decisions"], reference, strict=False)),
+            }
+            print(json.dumps(line), flush=True)
+            lines.append(line)
         if args.json_out:
             args.json_out.write_text("".join(json.dumps(x) + "\n" for x in lines))
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return 0 if all(x["decisions_equal_single_node"] for x in lines) else 1
+    return 0 if all(x.get("decisions_equal_single_node", True) for x in lines) else 1
 
 
 if __name__ == "__main__":
