@@ -1251,6 +1251,17 @@ def _eval_item(record: Record, limits: Limits, seen: dict[str, int], out: _EvalF
     return []
 
 
+def _items_or_exit(file: Path, console: Console) -> _EvalFile:
+    """The items of ``file`` (bad lines reported as they are met), or exit 1 when none is valid."""
+    shown = "stdin" if str(file) == "-" else str(file)
+    read = read_eval_items(open_input(file, require_content=True).records, console.print)
+    if not read.items:
+        problem = f"{shown} holds no records" if read.read == 0 else f"no valid record in {shown}"
+        console.print(f"error: {problem} ({read.read:,} read, {read.invalid:,} invalid): nothing was added")
+        raise typer.Exit(1)
+    return read
+
+
 def _with_lines(err: InvalidArgument, lines: Sequence[int]) -> InvalidArgument:
     """``err`` with each items[k] violation also naming the line the item came from."""
     violations = []
@@ -1301,14 +1312,7 @@ def evalsets_add(
     console = _err_console()
     with _domain_errors(console):
         settings = load_settings(config, data_dir)
-        shown = "stdin" if str(file) == "-" else str(file)
-        read = read_eval_items(open_input(file, require_content=True).records, console.print)
-        if not read.items:
-            problem = f"{shown} holds no records" if read.read == 0 else f"no valid record in {shown}"
-            console.print(
-                f"error: {problem} ({read.read:,} read, {read.invalid:,} invalid): nothing was added"
-            )
-            raise typer.Exit(1)
+        read = _items_or_exit(file, console)
         with open_backend(settings, server) as backend:
             try:
                 default = "stdin" if str(file) == "-" else file.name
@@ -1464,14 +1468,7 @@ def reference_add(
     console = _err_console()
     with _domain_errors(console):
         settings = load_settings(config, data_dir)
-        shown = "stdin" if str(file) == "-" else str(file)
-        read = read_eval_items(open_input(file, require_content=True).records, console.print)
-        if not read.items:
-            problem = f"{shown} holds no records" if read.read == 0 else f"no valid record in {shown}"
-            console.print(
-                f"error: {problem} ({read.read:,} read, {read.invalid:,} invalid): nothing was added"
-            )
-            raise typer.Exit(1)
+        read = _items_or_exit(file, console)
         with open_backend(settings, server) as backend:
             try:
                 size = backend.add_reference(collection, read.items)
