@@ -3,6 +3,7 @@
 Run from the repository root (reads ../shared/data; nothing is downloaded)::
 
     .venv/bin/python benchmarks/bias_benchmark.py [--data DIR] [--out results.jsonl] [--demo-html PATH]
+    .venv/bin/python benchmarks/bias_benchmark.py --bbq    # only the issue-15 baseline (~3 s)
 
 One JSON line per measurement goes to stdout (and to ``--out``):
 
@@ -20,6 +21,13 @@ One JSON line per measurement goes to stdout (and to ``--out``):
   nothing was found, joined with benchmarks/bias_labels/alpaca_near_misses.jsonl (false negatives).
 * ``cost``: milliseconds per ~100-word sample of the bias check (evaluate_batch over 1,000-sample
   batches, one CPU, median of --repeat runs; target <= 0.3 ms).
+* Issue 15's baseline (implicit mentions), also alone with ``--bbq``; no target, a reference for later
+  detectors. Detected mentions are mapped to the issue's nine axes by ``ISSUE_AXIS``.
+  ``implicit_bbq_recall``: per axis, the share of BBQ scenes (benchmarks/bbq_split.py) whose axis the
+  detector reports, on the held-out templates (with up to 5 missed scenes per axis) and, for
+  reference, on the dev ones. ``implicit_fp``: axes reported on the hand-labelled texts of
+  bias_labels/group_mentions.jsonl where no group, or no group of that axis, is labelled.
+  ``implicit_cost``: microseconds per text of the detector on those texts and on the held-out scenes.
 """
 
 from __future__ import annotations
@@ -41,6 +49,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks.bbq_split import axis_of  # noqa: E402
+from benchmarks.bbq_split import split as bbq_split  # noqa: E402
 from curator.bias.detect import analyse  # noqa: E402
 from curator.bias.lexicon import Lexicon, default_lexicon_path, load_lexicon  # noqa: E402
 from curator.checks.base import Item  # noqa: E402
@@ -412,6 +422,237 @@ def cost(data: Path, check: BiasCheck, n: int, repeat: int) -> dict[str, Any]:
     }
 
 
+# ---------------------------------------------------------------- implicit mentions (issue 15)
+
+# Lexicon axis, or "axis/group" where a group of a mixed axis is decided on its own -> the axis name
+# of issue 15 (bias_labels/group_mentions.jsonl, bbq_split.AXES); None: not one of the issue's axes.
+# Every lexicon axis must be listed (issue_axes raises on one that is not), so a new axis is decided
+# here before it counts anywhere.
+ISSUE_AXIS: dict[str, str | None] = {
+    "ability": "disability",
+    "age": "age",
+    "body_type": "physical_appearance",
+    # LGBT / queer sit on this axis in HolisticBias; "queer" is also on sexual_orientation.
+    "gender_and_sex": "gender",
+    "nationality": "nationality",
+    "race_ethnicity": "race_ethnicity",
+    "religion": "religion",
+    "sexual_orientation": "sexual_orientation",
+    "socioeconomic_class": "socioeconomic_class",
+    "political_ideologies": None,  # an ideology is not one of the issue's nine axes
+    "nonce": None,  # HolisticBias's made-up control words
+    # characteristics: only the groups that clearly name one of the issue's axes.
+    "characteristics": None,
+    "characteristics/immigration_status": "nationality",  # immigrant, refugee, foreign-born, native
+    "characteristics/job_status": "socioeconomic_class",  # blue-/white-collar, unemployed, gig worker
+    # domestic_status (homeless next to adopted, orphan), addictions, marital_status, children,
+    # handedness, miscellaneous (athletic, literate): no single issue axis -> None.
+    # cultural: generations are age cohorts (the labels count "millennials" as age); the other
+    # descriptors (rural, hipster, privileged, anti-vax) mix class, place and lifestyle -> None.
+    "cultural": None,
+    "cultural/generations": "age",
+}
+ISSUE_AXES = (
+    "age",
+    "disability",
+    "gender",
+    "nationality",
+    "physical_appearance",
+    "race_ethnicity",
+    "religion",
+    "sexual_orientation",
+    "socioeconomic_class",
+)
+
+
+def issue_axes(text: str, lexicon: Lexicon) -> dict[str, list[str]]:
+    """Issue-15 axis -> the "lexicon_axis/group:term" mentions the detector reports for it."""
+    out: dict[str, list[str]] = {}
+    for m in analyse(text, lexicon).mentions:
+        key = f"{m.axis}/{m.group}"
+        axis = ISSUE_AXIS[key] if key in ISSUE_AXIS else ISSUE_AXIS[m.axis]
+        if axis is not None:
+            out.setdefault(axis, []).append(f"{key}:{m.term}")
+    return out
+
+
+def gendered_words(text: str, lexicon: Lexicon) -> list[str]:
+    """The male and female pronouns and gendered nouns in ``text`` (what the audit reports as gendered
+    terms, apart from identity mentions): the detector's other signal for the issue's gender axis."""
+    return [
+        text[s:e]
+        for s, e, entry in lexicon.find(text)
+        if entry.gender is not None
+        and entry.gender[0] in ("pronoun", "noun")
+        and entry.gender[1] != "neutral"
+    ]
+
+
+def bbq_recall(rows: list[dict[str, Any]], lexicon: Lexicon, half: str, examples: int) -> dict[str, Any]:
+    """A scene counts as found when the detector reports a mention on the scene's axis."""
+    scenes: Counter[str] = Counter()
+    found: Counter[str] = Counter()
+    by_condition: Counter[tuple[str, bool]] = Counter()
+    other: Counter[str] = Counter()  # scenes where another issue axis is reported too (informational)
+    missed_groups: dict[str, Counter[str]] = {}
+    missed: dict[str, dict[str, str]] = {}  # axis -> template -> first missed context (ambig first)
+    per_template: dict[tuple[str, str], list[int]] = {}  # (axis, template) -> [scenes, found]
+    for r in rows:
+        axis = axis_of(r["category"])
+        got = issue_axes(r["context"], lexicon)
+        hit = axis in got
+        scenes[axis] += 1
+        found[axis] += hit
+        by_condition[r["context_condition"], hit] += 1
+        other[axis] += bool(set(got) - {axis})
+        t = per_template.setdefault((axis, r["template"]), [0, 0])
+        t[0] += 1
+        t[1] += hit
+        if not hit:
+            missed_groups.setdefault(axis, Counter()).update(r["groups"])
+            slot = missed.setdefault(axis, {})
+            if r["template"] not in slot or (
+                r["context_condition"] == "ambig" and len(r["context"]) < len(slot[r["template"]])
+            ):
+                slot[r["template"]] = r["context"]
+    total = sum(scenes.values())
+    conditions = sorted({c for c, _ in by_condition})
+    record: dict[str, Any] = {
+        "bench": "implicit_bbq_recall",
+        "split": half,
+        "scenes": total,
+        "templates": len({r["template"] for r in rows}),
+        "recall": round(sum(found.values()) / total, 4),
+        "recall_by_axis": {a: round(found[a] / n, 4) for a, n in sorted(scenes.items())},
+        "scenes_by_axis": dict(sorted(scenes.items())),
+        "found_by_axis": {a: found[a] for a in sorted(scenes)},
+        "template_macro_recall_by_axis": {
+            a: round(statistics.mean(f / n for (ax, _), (n, f) in per_template.items() if ax == a), 4)
+            for a in sorted(scenes)
+        },
+        "templates_by_axis": dict(sorted(Counter(a for a, _ in per_template).items())),
+        "recall_by_condition": {
+            c: round(by_condition[c, True] / (by_condition[c, True] + by_condition[c, False]), 4)
+            for c in conditions
+        },
+        "scenes_with_another_issue_axis": dict(sorted(other.items())),
+    }
+    if examples:
+        record["most_missed_groups"] = {a: dict(c.most_common(8)) for a, c in sorted(missed_groups.items())}
+        record["missed_examples"] = {
+            a: [slot[t] for t in sorted(slot)][:examples] for a, slot in sorted(missed.items())
+        }
+    return record
+
+
+def group_mention_fp(lexicon: Lexicon) -> dict[str, Any]:
+    """False positives against the hand labels of bias_labels/group_mentions.jsonl (issue 15)."""
+    rows = load_jsonl(LABELS / "group_mentions.jsonl")
+    empty = [r for r in rows if not r["groups"]]
+    labelled = [r for r in rows if r["groups"]]
+    fp_empty: Counter[str] = Counter()
+    fp_labelled: Counter[str] = Counter()
+    labelled_axis: Counter[str] = Counter()
+    labelled_found: Counter[str] = Counter()
+    any_empty = any_labelled = 0
+    words: Counter[str] = Counter()  # gendered words counted as the gender axis (the second view)
+    listed = []
+    for r in rows:
+        got = issue_axes(r["text"], lexicon)
+        truth = {g["axis"] for g in r["groups"]}
+        extra = set(got) - truth
+        for axis in sorted(extra):
+            listed.append(f"{r['id']} {axis}: {', '.join(sorted(set(got[axis])))}")
+        gendered = gendered_words(r["text"], lexicon)
+        gender = "gender" in got or bool(gendered)
+        if gender and "gender" not in truth:
+            words["no_group_fp" if not r["groups"] else "group_texts_fp"] += 1
+            words["any_no_group_fp" if not r["groups"] else "any_group_texts_fp"] += not extra
+            listed.append(f"{r['id']} gender (gendered words): {', '.join(sorted(set(gendered)))}")
+        if "gender" in truth:
+            words["labelled_gender"] += 1
+            words["labelled_gender_found"] += gender
+        if r["groups"]:
+            fp_labelled.update(extra)
+            any_labelled += bool(extra)
+            labelled_axis.update(truth)
+            labelled_found.update(truth & set(got))
+        else:
+            fp_empty.update(extra)
+            any_empty += bool(extra)
+    return {
+        "bench": "implicit_fp",
+        "texts": len(rows),
+        "no_group_texts": len(empty),
+        "no_group_fp_rate": round(any_empty / len(empty), 4),
+        "no_group_fp_rate_by_axis": {a: round(fp_empty[a] / len(empty), 4) for a in ISSUE_AXES},
+        "no_group_fp_by_axis": {a: fp_empty[a] for a in ISSUE_AXES if fp_empty[a]},
+        "group_texts": len(labelled),
+        "group_texts_unlabelled_axis_rate": round(any_labelled / len(labelled), 4),
+        "group_texts_unlabelled_axis_rate_by_axis": {
+            a: round(fp_labelled[a] / len(labelled), 4) for a in ISSUE_AXES
+        },
+        "group_texts_unlabelled_axis_by_axis": {a: fp_labelled[a] for a in ISSUE_AXES if fp_labelled[a]},
+        "labelled_axis_found": {a: f"{labelled_found[a]}/{n}" for a, n in sorted(labelled_axis.items())},
+        "with_gendered_words": {
+            "no_group_fp_rate": round((any_empty + words["any_no_group_fp"]) / len(empty), 4),
+            "no_group_gender_fp": words["no_group_fp"],
+            "group_texts_unlabelled_axis_rate": round(
+                (any_labelled + words["any_group_texts_fp"]) / len(labelled), 4
+            ),
+            "group_texts_unlabelled_gender": words["group_texts_fp"],
+            "labelled_gender_found": f"{words['labelled_gender_found']}/{words['labelled_gender']}",
+        },
+        "false_positives": listed,
+    }
+
+
+def detector_cost(texts: dict[str, list[str]], lexicon: Lexicon, repeat: int) -> dict[str, Any]:
+    """Microseconds per text of the detector (analyse plus the mapping to issue axes)."""
+    out: dict[str, Any] = {"bench": "implicit_cost"}
+    for name, items in texts.items():
+        for t in items[:10]:
+            issue_axes(t, lexicon)  # warm
+        runs = []
+        for _ in range(repeat):
+            gc.collect()
+            gc.freeze()
+            started = time.perf_counter()
+            for t in items:
+                issue_axes(t, lexicon)
+            runs.append((time.perf_counter() - started) / len(items) * 1e6)
+            gc.unfreeze()
+        out[name] = {
+            "texts": len(items),
+            "chars_per_text": round(statistics.mean(len(t) for t in items), 1),
+            "us_per_text": round(statistics.median(runs), 1),
+            "runs_us": [round(r, 1) for r in runs],
+        }
+    out["cpu"] = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    return out
+
+
+def implicit_baseline(data: Path, lexicon: Lexicon, repeat: int, examples: int = 5) -> list[dict[str, Any]]:
+    """Issue 15's baseline for the current lexicon detector: recall per axis on the held-out BBQ
+    templates (and, informational, on the dev ones), false positives on the hand-labelled texts, and
+    the cost per text."""
+    missing = {a for a in lexicon.axes if a not in ISSUE_AXIS}
+    if missing:
+        raise KeyError(f"lexicon axes with no issue-15 mapping in ISSUE_AXIS: {sorted(missing)}")
+    halves = bbq_split(data / "bbq")
+    texts = [r["text"] for r in load_jsonl(LABELS / "group_mentions.jsonl")]
+    return [
+        bbq_recall(halves["heldout"], lexicon, "heldout", examples),
+        bbq_recall(halves["dev"], lexicon, "dev", 0),
+        group_mention_fp(lexicon),
+        detector_cost(
+            {"group_mentions": texts, "bbq_heldout": [r["context"] for r in halves["heldout"]]},
+            lexicon,
+            repeat,
+        ),
+    ]
+
+
 # ---------------------------------------------------------------- demo report
 
 
@@ -465,6 +706,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--demo-html", type=Path, help="also write the demo HTML report here")
     parser.add_argument("--no-pin", action="store_true", help="do not pin the process to one CPU")
+    parser.add_argument(
+        "--bbq",
+        action="store_true",
+        help="only the issue-15 baseline (held-out BBQ recall, group-mention false positives, cost)",
+    )
     args = parser.parse_args(argv)
     if not args.no_pin and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
@@ -474,6 +720,10 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out.open("a") if args.out else None
     try:
         emit({"bench": "lexicon", "version": lexicon.version, "surface_forms": len(lexicon.entries)}, out)
+        if args.bbq:
+            for record in implicit_baseline(args.data, lexicon, args.repeat):
+                emit(record, out)
+            return 0
         emit(cost(args.data, check, args.cost_samples, args.repeat), out)
         emit(holistic_recall(args.data, lexicon, lexicon_data), out)
         emit(standalone_recall(args.data, lexicon), out)
@@ -484,6 +734,8 @@ def main(argv: list[str] | None = None) -> int:
         if unlabelled:
             emit({"bench": "hits", "unlabelled": unlabelled}, out)
         emit(near_misses(alpaca, check), out)
+        for record in implicit_baseline(args.data, lexicon, args.repeat):
+            emit(record, out)
         if args.demo_html:
             emit(demo_report(args.data, args.demo_html), out)
     finally:
