@@ -10,8 +10,12 @@ import pytest
 
 from benchmarks.bbq_split import AXES, assign, axis_of, mask, split
 
-BBQ = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "bbq"
-needs_bbq = pytest.mark.skipif(not BBQ.is_dir(), reason=f"{BBQ} is missing")
+# The whole set when this checkout sits beside ../shared/data, else two of its files shipped with the
+# tests (CI): the split's properties hold per category either way.
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "bbq"
+BBQ = SHARED if SHARED.is_dir() else Path(__file__).parent / "fixtures" / "bbq"
+SCENES = sum(1 for p in BBQ.glob("*.jsonl") for line in p.read_text().splitlines() if line.strip())
+CATEGORIES = {json.loads(p.read_text().splitlines()[0])["category"] for p in BBQ.glob("*.jsonl")}
 
 
 @pytest.fixture(scope="module")
@@ -53,22 +57,19 @@ def test_variants_share_a_template_and_disambig_follows_its_ambig() -> None:
     assert "template" not in rows[0]  # the input is not changed
 
 
-@needs_bbq
 def test_deterministic(halves: dict[str, list[dict]]) -> None:
     again = split(BBQ)
     assert json.dumps(again, sort_keys=True) == json.dumps(halves, sort_keys=True)
 
 
-@needs_bbq
 def test_every_scene_once_and_no_template_in_both_halves(halves: dict[str, list[dict]]) -> None:
-    assert sum(len(rows) for rows in halves.values()) == 5915
+    assert sum(len(rows) for rows in halves.values()) == SCENES
     dev = {r["template"] for r in halves["dev"]}
     heldout = {r["template"] for r in halves["heldout"]}
     assert dev and heldout and not dev & heldout
     assert all(r["split"] == half for half, rows in halves.items() for r in rows)
 
 
-@needs_bbq
 def test_every_category_in_both_halves_with_20_to_40_percent_held_out(halves: dict[str, list[dict]]) -> None:
     count: dict[str, dict[str, int]] = defaultdict(lambda: {"dev": 0, "heldout": 0})
     templates: dict[str, dict[str, set[str]]] = defaultdict(lambda: {"dev": set(), "heldout": set()})
@@ -76,14 +77,7 @@ def test_every_category_in_both_halves_with_20_to_40_percent_held_out(halves: di
         for r in rows:
             count[r["category"]][half] += 1
             templates[r["category"]][half].add(r["template"])
-    assert set(count) == {
-        "Age",
-        "Disability_status",
-        "Nationality",
-        "Physical_appearance",
-        "Religion",
-        "Sexual_orientation",
-    }
+    assert set(count) == CATEGORIES and {"Religion", "Sexual_orientation"} <= CATEGORIES
     for category, c in count.items():
         assert c["dev"] and c["heldout"], category
         share = c["heldout"] / (c["dev"] + c["heldout"])
