@@ -16,7 +16,7 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -278,9 +278,12 @@ def start(settings: Settings, curator: Curator | None = None) -> RunningServer:
             failed.append(err)
             ready.set()
             return
-        ready.set()
-        log.info("curator ready")
-        _watch_store(curator, health, running.stopping, settings.server.store_check_seconds)
+
+        def _ready() -> None:  # after health was first set from the store, so "ready" implies it
+            ready.set()
+            log.info("curator ready")
+
+        _watch_store(curator, health, running.stopping, settings.server.store_check_seconds, _ready)
 
     http = None
     if settings.http.enabled:
@@ -307,9 +310,16 @@ def start(settings: Settings, curator: Curator | None = None) -> RunningServer:
     return running
 
 
-def _watch_store(curator: Curator, health: Health, stopping: threading.Event, every: float) -> None:
+def _watch_store(
+    curator: Curator,
+    health: Health,
+    stopping: threading.Event,
+    every: float,
+    first: Callable[[], None] = lambda: None,
+) -> None:
     """Health follows the store: NOT_SERVING while it cannot be reached (requests would get UNAVAILABLE),
-    SERVING again once it answers, so that a load balancer sends the work to replicas that can do it."""
+    SERVING again once it answers, so that a load balancer sends the work to replicas that can do it.
+    ``first`` runs once the first status is set."""
     serving: bool | None = None
     while True:
         reachable = curator.store_reachable()
@@ -324,8 +334,14 @@ def _watch_store(curator: Curator, health: Health, stopping: threading.Event, ev
             if serving is not None:
                 log.warning("the store is %s", "reachable again" if reachable else "unreachable: NOT_SERVING")
             serving = reachable
+        first()
+        first = _nothing
         if stopping.wait(every):
             return
+
+
+def _nothing() -> None:
+    pass
 
 
 def serve(settings: Settings) -> None:
