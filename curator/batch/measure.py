@@ -20,6 +20,7 @@ from curator.checks.decontamination import DecontaminationCheck
 from curator.cli.io import Record, to_sample_input
 from curator.domain.evalset import EvalItem
 from curator.domain.policy import Policy
+from curator.domain.sample import Sample
 from curator.domain.validation import Limits, validate_sample
 from curator.settings import Settings
 
@@ -96,7 +97,7 @@ class Measurer:
                     m.results[check.name] = result
         out.measured += measured
 
-    def _valid(self, record: Record, out: MeasuredPiece):  # type: ignore[no-untyped-def]
+    def _valid(self, record: Record, out: MeasuredPiece) -> Sample | None:
         """The record's sample, or None after noting why it is bad (the local engine's wording)."""
         if record.data is None:
             out.bad.append(BadRecord(record.line, record.raw, [record.problem or "unreadable record"]))
