@@ -26,7 +26,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -35,12 +35,22 @@ import numpy as np
 from curator.batch.measure import BadRecord, MeasuredPiece, Measurer
 from curator.batch.plan import DEFAULT_PIECE_RECORDS, Piece, fingerprint, plan
 from curator.batch.resolve import IndexedEvidence, Measured, resolve
-from curator.batch.shuffle import digest_keys, nearest_earlier, pairs_of, runs, signature_band_keys, split
+from curator.batch.shuffle import (
+    digest_keys,
+    merge_pairs,
+    nearest_earlier,
+    pair_codes,
+    run_pairs,
+    signature_band_keys,
+    split,
+)
 from curator.checks.base import IndexedCheck, Item
 from curator.checks.near_duplicate import pair_scores
 from curator.dedup.minhash import lsh_params
 from curator.domain.decision import Decision, Verdict
+from curator.domain.policy import DedupKey
 from curator.domain.reasons import ReasonCode
+from curator.domain.sample import Sample
 from curator.errors import FailedPrecondition
 from curator.formats import decision_json
 from curator.service import BatchBase, Curator
@@ -160,7 +170,7 @@ def run_batch(
                 summary.pieces_resumed = _measure(ray, job, curator, base, pieces, work)
             with clock("match and decide"):
                 decided = _decide(ray, job, curator, base, pieces, work, summary)
-                _save(work / "decided.pkl", decided)
+                _save(work / "decided.pkl", replace(decided, items=None))
             manifest.decided_seq = base.seq
             manifest.save()
         else:
@@ -194,16 +204,39 @@ class _Stages:
 
 @dataclass(slots=True)
 class _Decided:
-    """The job's result before anything is admitted: per piece, in file order."""
+    """The job's result before anything is admitted, per position (input order).
 
-    # Per piece: (line, raw, decision) of valid samples, and bad records.
-    decisions: dict[int, list[tuple[int, bytes, Decision]]]
+    Flat lists and the feature columns, not one object per kept sample: it is saved before admission
+    starts, and pickling half a million small arrays took longer than deciding them."""
+
+    where: list[tuple[int, int, bytes]]  # (piece, line, raw)
+    samples: list[Sample]
+    decisions: list[Decision]
+    known: list[bool]  # answered by the collection itself (already kept or decided): not admitted again
     bad: dict[int, list[BadRecord]]
-    # Kept samples to admit (position order), with their features; and what the log takes.
-    kept: list[Item]
-    logged: list[LoggedDecision]
-    # For each logged decision, how many kept samples precede it in ``kept`` (for chunking).
-    kept_before: list[int]
+    columns: dict[str, dict[str, np.ndarray]]  # indexed check -> feature -> column
+    items: list[Item] | None = None  # built while deciding; not saved (rebuilt after a restart)
+
+    def kept(self) -> list[int]:
+        """Positions to admit, in order."""
+        return [
+            k
+            for k, (d, known) in enumerate(zip(self.decisions, self.known, strict=True))
+            if not known and d.verdict is Verdict.KEEP
+        ]
+
+    def logged(self) -> list[int]:
+        """Positions whose decision goes into the log (the log holds the collection's answers already)."""
+        already = (ReasonCode.ALREADY_KEPT, ReasonCode.ALREADY_DECIDED)
+        return [k for k, d in enumerate(self.decisions) if not any(r.code in already for r in d.reasons)]
+
+    def item(self, k: int, dedup_key: DedupKey) -> Item:
+        """The kept sample at position ``k`` as the collection admits it: features and scores."""
+        item = self.items[k] if self.items is not None else Item.build(self.samples[k], k, dedup_key)
+        item.scores = dict(self.decisions[k].scores)
+        for check_name, cols in self.columns.items():
+            item.features[check_name] = {f: col[k] for f, col in cols.items()}
+        return item
 
 
 class _Manifest:
@@ -278,11 +311,14 @@ def _measure(
     if not todo:
         return len(pieces)
     actors = job.actors or max(1, int(ray.cluster_resources().get("CPU", 1)))
-    ds = ray.data.from_items([{"index": p.index, "piece": json.dumps(asdict(p))} for p in todo])
-    ds = ds.repartition(len(todo)).map_batches(
+    # One block per piece, made on the driver: a repartition task would wait forever for a CPU that the
+    # fixed actor pool holds.
+    rows = [{"index": p.index, "piece": json.dumps(asdict(p))} for p in todo]
+    ds = ray.data.from_items(rows, override_num_blocks=len(todo)).map_batches(
         _MeasureActor,
         batch_size=1,
-        compute=ray.data.ActorPoolStrategy(min_size=1, max_size=min(actors, len(todo))),
+        # A fixed pool: an autoscaling one starts with one actor and adds the rest only later.
+        compute=ray.data.ActorPoolStrategy(size=min(actors, len(todo))),
         fn_constructor_kwargs={
             "curator_settings": curator.settings,
             "policy": base.policy,
@@ -361,26 +397,17 @@ def _decide(
         measured, checks, policy, base.policy_version, evidence, skip=skip, score_all=job.score_all
     )
     summary.stage_seconds["decide"] = round(time.perf_counter() - matched, 3)
-    decisions_by_piece: dict[int, list[tuple[int, bytes, Decision]]] = {p.index: [] for p in pieces}
-    kept: list[Item] = []
-    logged: list[LoggedDecision] = []
-    kept_before: list[int] = []
-    for k, (m, (piece_index, line, raw)) in enumerate(zip(measured, where, strict=True)):
-        decision = known.get(k) or resolved.decisions[k]
-        assert decision is not None
-        decisions_by_piece[piece_index].append((line, raw, decision))
-        codes = {r.code for r in decision.reasons}
-        if k not in known and decision.verdict is Verdict.KEEP:
-            item = items[k]
-            item.scores = dict(decision.scores)
-            for check_name, cols in columns.items():
-                item.features[check_name] = {f: col[k] for f, col in cols.items()}
-            kept.append(item)
-        if ReasonCode.ALREADY_KEPT in codes or ReasonCode.ALREADY_DECIDED in codes:
-            continue  # the log holds it already
-        logged.append(LoggedDecision(decision, m.sample.metadata, m.sample))
-        kept_before.append(len(kept))
-    return _Decided(decisions_by_piece, bad, kept, logged, kept_before)
+    decisions = [known.get(k) or resolved.decisions[k] for k in range(len(measured))]
+    assert all(d is not None for d in decisions)
+    return _Decided(
+        where,
+        [m.sample for m in measured],
+        decisions,  # type: ignore[arg-type]
+        [k in known for k in range(len(measured))],
+        bad,
+        columns,
+        items,
+    )
 
 
 def _match(
@@ -404,39 +431,24 @@ def _match(
     if n < 2:
         return IndexedEvidence(seed, {})
     params = base.policy.check(check.name).params
-    if "digest" in columns:  # exact duplicates: a hash shuffle
-        keys = digest_keys(columns["digest"])
-        groups = _shuffle(ray, job, keys[:, None], summary)
+    if "digest" in columns:  # exact duplicates: a hash shuffle, then the whole digests compared
         digests = columns["digest"]
-        candidates: dict[int, list[tuple[int, float]]] = {}
-        for g in groups:
-            for a in range(1, len(g)):
-                j = int(g[a])
-                if not digests[j].any():
-                    continue
-                same = [int(i) for i in g[:a] if np.array_equal(digests[i], digests[j])]
-                if same:
-                    candidates[j] = [(i, 1.0) for i in same]
-        return IndexedEvidence(seed, candidates)
+        ii, jj = _shuffle(ray, job, digest_keys(digests)[:, None], summary)
+        same = np.all(digests[ii] == digests[jj], axis=1)
+        return IndexedEvidence(seed, _candidates(ii[same], jj[same], np.ones(int(same.sum()))))
     if "signature" in columns:  # near duplicates: an LSH band shuffle, then verification
         bands, rows = lsh_params(float(params["lsh_threshold"]), int(params["num_perm"]))
         keys = signature_band_keys(columns["signature"], bands, rows)
-        ii, jj = pairs_of(_shuffle(ray, job, keys, summary))
-        scores = _verify(ray, columns, ii, jj)
-        candidates = {}
-        for i, j, s in zip(ii.tolist(), jj.tolist(), scores.tolist(), strict=True):
-            candidates.setdefault(j, []).append((i, s))
-        return IndexedEvidence(seed, candidates)
+        ii, jj = _shuffle(ray, job, keys, summary)
+        return IndexedEvidence(seed, _candidates(ii, jj, _verify(ray, columns, ii, jj)))
     if "embedding" in columns:  # semantic duplicates: a blocked exact search, sharded by query block
         vectors = np.ascontiguousarray(columns["embedding"], dtype=np.float32)
         ref = ray.put(vectors)
         tasks = [
             _nearest.remote(ref, a, min(a + QUERY_BLOCK, n), NEIGHBOURS) for a in range(0, n, QUERY_BLOCK)
         ]
-        candidates = {}
-        for ii, jj, ss in ray.get(tasks):
-            for i, j, s in zip(ii.tolist(), jj.tolist(), ss.tolist(), strict=True):
-                candidates.setdefault(j, []).append((i, s))
+        found = ray.get(tasks)
+        candidates = _candidates(*(np.concatenate([f[x] for f in found]) for x in range(3)))
         truncated = frozenset(j for j, c in candidates.items() if len(c) >= NEIGHBOURS)
 
         def fallback(j: int, kept: Sequence[int]) -> tuple[int, float]:
@@ -452,9 +464,20 @@ def _match(
     raise FailedPrecondition(f"indexed check {check.name!r} has no batch matcher: run it with --engine local")
 
 
-def _shuffle(ray: Any, job: BatchJob, keys: np.ndarray, summary: BatchSummary) -> list[np.ndarray]:
-    """Groups of positions with equal keys (a row of ``keys`` per position, one shuffle for all its
-    columns): map tasks split rows by key into partitions, one reduce task per partition groups them."""
+def _candidates(ii: np.ndarray, jj: np.ndarray, scores: np.ndarray) -> dict[int, list[tuple[int, float]]]:
+    """Pairs (i, j, score) as ``j -> [(i, score), ...]``, each list in the order given."""
+    candidates: dict[int, list[tuple[int, float]]] = {}
+    for i, j, s in zip(ii.tolist(), jj.tolist(), scores.tolist(), strict=True):
+        candidates.setdefault(j, []).append((i, s))
+    return candidates
+
+
+def _shuffle(
+    ray: Any, job: BatchJob, keys: np.ndarray, summary: BatchSummary
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair (i, j), i < j, of positions that share a key (a row of ``keys`` per position, one
+    shuffle for all its columns): map tasks split rows by key into partitions, and one reduce task per
+    partition pairs up the positions of equal keys; the driver only merges the partitions' pairs."""
     n = len(keys)
     partitions = max(1, job.partitions)
     step = max(1, -(-n // max(1, job.partitions)))
@@ -467,17 +490,15 @@ def _shuffle(ray: Any, job: BatchJob, keys: np.ndarray, summary: BatchSummary) -
         node, sent = ray.get(m[-1])
         summary.shuffle_bytes_by_node[node] = summary.shuffle_bytes_by_node.get(node, 0) + sent
     reduces = [_reduce.remote(*[m[p] for m in maps]) for p in range(partitions)]
-    groups: list[np.ndarray] = []
-    for part in ray.get(reduces):
-        groups += part
-    return groups
+    return merge_pairs(ray.get(reduces))
 
 
 def _verify(ray: Any, columns: dict[str, np.ndarray], ii: np.ndarray, jj: np.ndarray) -> np.ndarray:
     if not len(ii):
         return np.empty(0)
     ref = ray.put(columns)
-    step = 200_000
+    tasks = 4 * max(1, int(ray.cluster_resources().get("CPU", 1)))
+    step = max(20_000, -(-len(ii) // tasks))
     return np.concatenate(
         ray.get([_score.remote(ref, ii[a : a + step], jj[a : a + step]) for a in range(0, len(ii), step)])
     )
@@ -509,10 +530,11 @@ def _split_impl(keys: np.ndarray, start: int, stop: int, partitions: int) -> tup
     return (*parts, (ray.get_runtime_context().get_node_id(), sent))
 
 
-def _reduce_impl(*parts: tuple[np.ndarray, np.ndarray]) -> list[np.ndarray]:
+def _reduce_impl(*parts: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """A partition's pairs, as codes (one int64 each: cheaper to ship than two arrays)."""
     keys = np.concatenate([k for k, _ in parts]) if parts else np.empty(0, dtype=np.uint64)
     positions = np.concatenate([p for _, p in parts]) if parts else np.empty(0, dtype=np.int64)
-    return runs(keys, positions)
+    return pair_codes(*run_pairs(keys, positions))
 
 
 def _score_impl(columns: dict[str, np.ndarray], ii: np.ndarray, jj: np.ndarray) -> np.ndarray:
@@ -540,8 +562,11 @@ def _write_outputs(
     summary: BatchSummary,
 ) -> None:
     reasons: Counter[str] = Counter()
+    by_piece: dict[int, list[tuple[int, bytes, Decision]]] = {p.index: [] for p in pieces}
+    for (piece_index, line, raw), decision in zip(decided.where, decided.decisions, strict=True):
+        by_piece[piece_index].append((line, raw, decision))
     for piece in pieces:
-        rows = decided.decisions.get(piece.index, [])
+        rows = by_piece.get(piece.index, [])
         bad = decided.bad.get(piece.index, [])
         for b in bad:
             report(f"{piece.path} line {b.line}: {'; '.join(b.problems)}")
@@ -599,24 +624,32 @@ def _admit(curator: Curator, base: BatchBase, decided: _Decided, manifest: _Mani
     The manifest counts committed chunks. A chunk committed just before a crash (the manifest not yet
     updated) is recognised by the collection's admission number having moved by exactly its samples
     while the log holds its decisions."""
-    logged, kept = decided.logged, decided.kept
+    logged = decided.logged()
     if not logged:
         return 0
+    kept = decided.kept()
+    # For each logged decision, how many kept samples precede it (inclusive): chunk bounds in ``kept``.
+    kept_before = np.searchsorted(np.asarray(kept, dtype=np.int64), np.asarray(logged), side="right").tolist()
     bounds = [*range(0, len(logged), ADMIT_CHUNK), len(logged)]
     chunks = list(itertools.pairwise(bounds))
     assert manifest.decided_seq is not None
-    done_kept = decided.kept_before[bounds[manifest.committed] - 1] if manifest.committed else 0
+    done_kept = kept_before[bounds[manifest.committed] - 1] if manifest.committed else 0
     base.state.catch_up()
     base.seq = manifest.decided_seq + done_kept
     admitted = 0
+    dedup_key = base.policy.dedup_key
     for c in range(manifest.committed, len(chunks)):
         a, b = chunks[c]
-        k0 = decided.kept_before[a - 1] if a else 0
-        k1 = decided.kept_before[b - 1]
-        if base.state.seq == base.seq + (k1 - k0) and _logged_already(curator, base, logged[a:b]):
+        k0 = kept_before[a - 1] if a else 0
+        k1 = kept_before[b - 1]
+        rows = [
+            LoggedDecision(decided.decisions[k], decided.samples[k].metadata, decided.samples[k])
+            for k in logged[a:b]
+        ]
+        if base.state.seq == base.seq + (k1 - k0) and _logged_already(curator, base, rows):
             base.seq = base.state.seq  # committed before the crash
         else:
-            curator.batch_commit(base, kept[k0:k1], logged[a:b])
+            curator.batch_commit(base, [decided.item(k, dedup_key) for k in kept[k0:k1]], rows)
             admitted += k1 - k0
         manifest.committed = c + 1
         manifest.save()

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from curator.batch.shuffle import nearest_earlier, pairs_of, runs, signature_band_keys, split
+from curator.batch.shuffle import (
+    merge_pairs,
+    nearest_earlier,
+    pair_codes,
+    pairs_of,
+    run_pairs,
+    runs,
+    signature_band_keys,
+    split,
+)
 from curator.dedup.lsh import pairs_within
 
 
@@ -56,3 +65,18 @@ def test_the_blocked_search_returns_each_querys_k_nearest_earlier_rows() -> None
         want = set(np.argsort(-sims)[:k].tolist())
         assert got[j] == want
     assert 0 not in got  # nothing comes before the first row
+
+
+def test_run_pairs_gives_every_pair_within_each_run_whatever_the_partitioning() -> None:
+    """The vectorised reduce (pairs by distance within a run) against groups paired one by one."""
+    rng = np.random.default_rng(3)
+    for trial in range(30):
+        n = int(rng.integers(2, 300))
+        keys = rng.integers(1, int(rng.integers(2, 50)), size=n).astype(np.uint64)
+        positions = rng.integers(0, 120, size=n).astype(np.int64)  # a position may repeat under a key
+        want = pairs_of(runs(keys, positions))
+        got = merge_pairs(
+            [pair_codes(*run_pairs(k, p)) for k, p in split(keys, positions, int(rng.integers(1, 6)))]
+        )
+        assert [a.tolist() for a in got] == [a.tolist() for a in want], trial
+        assert all((i < j).all() for i, j in [got])
