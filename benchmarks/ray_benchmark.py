@@ -51,6 +51,10 @@ from benchmarks import ray_corpus  # noqa: E402
 WORK = Path("/tmp/curator-ray-bench")
 ENGINES = ("local", "datatrove", "datatrove_5gram", "ray")
 CHEAP = "exact_duplicate + near_duplicate"
+DEDUP_CODES = frozenset({"EXACT_DUPLICATE", "NEAR_DUPLICATE"})
+# With --checks all, samples are dropped for other reasons too (semantic duplicates, quality, ...);
+# only the drops with an exact or near duplicate reason are scored against the Jaccard ground truth.
+DEDUP_ONLY_SCORED = False
 
 
 # --------------------------------------------------------------------------- engines
@@ -101,10 +105,14 @@ def run_engine(cmd: list[str], **kwargs: Any) -> tuple[subprocess.CompletedProce
     return done, seconds, sum(seen.values())
 
 
-def write_config(path: Path) -> Path:
-    """A settings TOML whose default policy enables only the cheap dedup checks (no embeddings)."""
+def write_config(path: Path, checks: str = "cheap") -> Path:
+    """A settings TOML whose default policy enables only the cheap dedup checks (no embeddings), or,
+    with ``checks="all"``, the default policy as it ships (every check, MiniLM preloaded)."""
     from benchmarks.filter_cli_benchmark import ONLY_DEDUP
 
+    if checks == "all":
+        path.write_text("[embeddings]\npreload = true\n")
+        return path
     lines = ["[embeddings]", "preload = false", ""]
     for name, check in ONLY_DEDUP["checks"].items():
         lines += [f"[default_policy.checks.{name}]", f"enabled = {str(check['enabled']).lower()}", ""]
@@ -134,6 +142,7 @@ def printed_rate(stderr: str) -> float | None:
 def read_decisions(paths: Iterable[Path]) -> dict[str, Any]:
     """Dropped ids (→ matched id of their duplicate reason, if any), verdict and reason-code counts."""
     dropped: dict[str, str | None] = {}
+    whole: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {}
     verdicts: Counter[str] = Counter()
     codes: Counter[str] = Counter()
     seen = 0
@@ -145,10 +154,24 @@ def read_decisions(paths: Iterable[Path]) -> dict[str, Any]:
                 verdicts[d["verdict"]] += 1
                 for r in d.get("reasons", []):
                     codes[r["code"]] += 1
-                if d["verdict"] == "drop":
+                reasons = d.get("reasons", [])
+                whole[d["id"]] = (
+                    d["verdict"],
+                    tuple(sorted(r["code"] for r in reasons)),
+                    tuple(sorted(r.get("matched_id", "") for r in reasons)),
+                )
+                if d["verdict"] == "drop" and (
+                    not DEDUP_ONLY_SCORED or any(r["code"] in DEDUP_CODES for r in reasons)
+                ):
                     dup = next((r for r in d["reasons"] if r.get("matched_id")), None)
                     dropped[d["id"]] = dup["matched_id"] if dup else None
-    return {"dropped": dropped, "verdicts": dict(verdicts), "codes": dict(codes), "decided": seen}
+    return {
+        "dropped": dropped,
+        "verdicts": dict(verdicts),
+        "codes": dict(codes),
+        "decided": seen,
+        "whole": whole,
+    }
 
 
 def run_local(corpus: Path, work: Path, config: Path) -> dict[str, Any]:
@@ -617,17 +640,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep each engine's outputs")
     parser.add_argument("--datatrove-workers", type=int, default=2)
     parser.add_argument("--ray-num-cpus", type=int, default=2)
+    parser.add_argument(
+        "--checks",
+        choices=("cheap", "all"),
+        default="cheap",
+        help="curator's engines: the two dedup checks, or the default policy with every check",
+    )
     args = parser.parse_args(argv)
+    global DEDUP_ONLY_SCORED
+    DEDUP_ONLY_SCORED = args.checks == "all"
     if args.smoke:
         args.n = 2000
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     for e in engines:
         if e not in ENGINES:
             parser.error(f"unknown engine {e!r}; known: {', '.join(ENGINES)}")
+        if args.checks == "all" and e.startswith("datatrove"):
+            parser.error("--checks all is for curator's engines; DataTrove only deduplicates")
 
     corpus, meta = corpus_for(args)
     revision = curator_revision()
     drops: dict[str, set[str]] = {}
+    wholes: dict[str, dict[str, Any]] = {}
     truth = Truth(corpus, args.threshold)
     args.work_dir.mkdir(parents=True, exist_ok=True)
     out = args.json_out.open("a") if args.json_out else None
@@ -637,14 +671,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             work = args.work_dir / f"run-{engine}-n{args.n}"
             shutil.rmtree(work, ignore_errors=True)
             work.mkdir(parents=True)
-            config = write_config(work / "curator.toml")
+            config = write_config(work / "curator.toml", args.checks)
             load_before = os.getloadavg()[0]
             busy0 = machine_busy_s()
             result = measure(engine, corpus, work, config, args)
             busy1 = machine_busy_s()
             line: dict[str, Any] = {
                 "engine": engine,
-                "checks": "minhash dedup" if engine.startswith("datatrove") else f"cheap: {CHEAP}",
+                "checks": "minhash dedup"
+                if engine.startswith("datatrove")
+                else f"cheap: {CHEAP}"
+                if args.checks == "cheap"
+                else "all: the default policy",
                 "n": meta["n"],
             }
             if "seconds" not in result:
@@ -687,8 +725,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             # Samples per CPU second the engine's processes used: less sensitive to the other load.
             line["samples_per_cpu_s"] = round(meta["n"] / own, 1) if own else None
             drops[engine] = set(result["dropped"])
+            if "whole" in result:
+                wholes[engine] = result["whole"]
             if engine != "local" and "local" in drops:
                 line["drop_differs_from_local"] = len(drops[engine] ^ drops["local"])
+            if engine != "local" and "local" in wholes and engine in wholes:
+                # Verdict, reason codes and matched ids, sample by sample.
+                mine, theirs = wholes[engine], wholes["local"]
+                line["decisions_differ_from_local"] = sum(
+                    mine.get(i) != theirs.get(i) for i in set(mine) | set(theirs)
+                )
+            if args.checks == "all":
+                line["scored"] = "drops with an EXACT_DUPLICATE or NEAR_DUPLICATE reason"
             if "clusters" in result:
                 line["datatrove_clusters"] = cluster_stats(truth, result["clusters"], result["dropped"])
             if not engine.startswith("datatrove"):
