@@ -6,16 +6,24 @@ CLI's decision lines show the attributes, so subject and label are always among 
 ==================  =================  ====================  ==========================================
 kind                subject            label                 attributes
 ==================  =================  ====================  ==========================================
-identity_mention    axis               group                 axis, group, term; span
+identity_mention    axis               group                 axis, group, term, method, confidence; span
+identity_evidence   axis               method                axis, method, count (one per pair)
 gender_terms        pronoun | noun     male|female|neutral   category, gender, count (one per pair)
 occupation_gender   occupation         gender                occupation, gender, stereotype; span
 stereotype          "axis/group"       trait                 group, trait, category, term; span
 toxic_term          slur|dehumanising  "axis/group"          category, target; span (no term text)
 ==================  =================  ====================  ==========================================
+
+``method`` says how a mention was found: ``lexicon`` (a term or pattern of the bias lexicon), ``name``
+(a first name's documented association: weak evidence, stated as such) or ``model``; ``confidence`` is
+in [0, 1], written with two decimals. ``identity_evidence`` summarises a sample's mentions per axis and
+method, so that reports can say how each axis's mentions were found with the same aggregation as the
+other kinds.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,6 +32,7 @@ from curator.domain.decision import Annotation
 
 CHECK = "bias"
 IDENTITY = "identity_mention"
+EVIDENCE = "identity_evidence"
 GENDER = "gender_terms"
 OCCUPATION = "occupation_gender"
 STEREOTYPE = "stereotype"
@@ -31,6 +40,7 @@ TOXIC = "toxic_term"
 # kind -> (attribute holding the subject, attribute holding the label)
 KEYS: dict[str, tuple[str, str]] = {
     IDENTITY: ("axis", "group"),
+    EVIDENCE: ("axis", "method"),
     GENDER: ("category", "gender"),
     OCCUPATION: ("occupation", "gender"),
     STEREOTYPE: ("group", "trait"),
@@ -42,10 +52,24 @@ KINDS = tuple(KEYS)
 def to_annotations(findings: Findings) -> list[Annotation]:
     out = [
         Annotation(
-            CHECK, IDENTITY, m.axis, m.group, m.span, {"axis": m.axis, "group": m.group, "term": m.term}
+            CHECK,
+            IDENTITY,
+            m.axis,
+            m.group,
+            m.span,
+            {
+                "axis": m.axis,
+                "group": m.group,
+                "term": m.term,
+                "method": m.method,
+                "confidence": f"{m.confidence:.2f}",
+            },
         )
         for m in findings.mentions
     ]
+    for (axis, method), count in sorted(Counter((m.axis, m.method) for m in findings.mentions).items()):
+        attributes = {"axis": axis, "method": method, "count": str(count)}
+        out.append(Annotation(CHECK, EVIDENCE, axis, method, None, attributes))
     for (category, gender), count in sorted(findings.gender_counts.items()):
         attributes = {"category": category, "gender": gender, "count": str(count)}
         out.append(Annotation(CHECK, GENDER, category, gender, None, attributes))

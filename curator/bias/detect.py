@@ -45,12 +45,20 @@ _CHARS_PER_WORD = 40
 _SEPARATORS = re.compile(r"[\s\-]+")
 
 
+# How a mention was found (``Mention.method``): a lexicon term or pattern, a first name (weak
+# evidence: a name's documented association, never a fact about the person), or a trained model.
+LEXICON, NAME, MODEL = "lexicon", "name", "model"
+METHODS = (LEXICON, NAME, MODEL)
+
+
 @dataclass(frozen=True, slots=True)
 class Mention:
     axis: str
     group: str
-    term: str  # the descriptor as the lexicon spells it
+    term: str  # the descriptor as the lexicon spells it (for a name: the name)
     span: tuple[int, int]
+    method: str = LEXICON
+    confidence: float = 1.0  # how sure the method is that the text names this group, in [0, 1]
 
 
 @dataclass(frozen=True, slots=True)

@@ -79,8 +79,17 @@ def test_filter_lines_carry_annotations_and_audits_of_file_and_log_agree(tmp_pat
             "axis": "characteristics",
             "group": "immigration_status",
             "term": "refugee",
+            "method": "lexicon",
+            "confidence": "1.00",
             "span": [start, start + len("refugees")],
-        }
+        },
+        {
+            "check": "bias",
+            "kind": "identity_evidence",
+            "axis": "characteristics",
+            "method": "lexicon",
+            "count": "1",
+        },
     ]
     assert by_id["m0"]["verdict"] == "keep" and by_id["m10"]["verdict"] == "drop"
     from_file, from_log = tmp_path / "file.json", tmp_path / "log.json"

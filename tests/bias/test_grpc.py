@@ -51,7 +51,13 @@ def test_decisions_carry_findings_and_the_report_counts_them(stub: pb_grpc.Curat
         4,
         8,
     )
-    assert dict(mention.attributes) == {"axis": "religion", "group": "sikh", "term": "Sikh"}
+    assert dict(mention.attributes) == {
+        "axis": "religion",
+        "group": "sikh",
+        "term": "Sikh",
+        "method": "lexicon",
+        "confidence": "1.00",
+    }
     assert [r.code for r in decisions[1].reasons] == ["STEREOTYPE_ASSOCIATION"]
     assert [r.code for r in decisions[2].reasons] == ["TOXIC_LANGUAGE"]
 
