@@ -16,11 +16,12 @@ import json
 import re
 import sys
 import unicodedata
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-VERSION = "1.0.0"
+VERSION = "2.0.0"
 CURATED = ROOT / "models" / "bias" / "curated"
 HOLISTIC_FILES = ("descriptors.json", "nouns.json")
 WINOBIAS_FILES = (
@@ -29,7 +30,19 @@ WINOBIAS_FILES = (
     "male_occupations.txt",
     "female_occupations.txt",
 )
-CURATED_FILES = ("identity.json", "gender.json", "occupations.json", "stereotypes.json", "toxic.json")
+CURATED_FILES = (
+    "identity.json",
+    "gender.json",
+    "occupations.json",
+    "stereotypes.json",
+    "toxic.json",
+    "implicit.json",
+)
+# Contexts of an identity term (where it counts as a mention); see curated/implicit.json's _about.
+CONTEXTS = ("any", "person", "predicate", "condition", "device", "origin")
+# Words that are also ordinary English, so their country does not count even after "from" ("from
+# Turkey", "from Chad" are rare; "from Jordan" and "from Georgia" are more often a name or a state).
+AMBIGUOUS_COUNTRIES = frozenset({"Chad", "Georgia", "Jordan", "Niger", "Guinea", "Turkey", "Congo"})
 # Axes whose only HolisticBias bucket is "all": the group is the descriptor itself.
 SINGLE_BUCKET = "all"
 # Last-word endings that never take a plural: participles, -ish/-ese demonyms, adjectives.
@@ -117,7 +130,7 @@ def lines(path: Path) -> list[str]:
 
 
 def identity_entries(
-    holistic: Path, curated: dict[str, Any]
+    holistic: Path, curated: dict[str, Any], implicit: dict[str, Any] | None = None
 ) -> tuple[list[dict[str, Any]], dict[str, list[str]]]:
     descriptors = load_json(holistic / "descriptors.json")
     person_axes = set(curated["person_context_axes"])
@@ -146,6 +159,8 @@ def identity_entries(
             },
         )
         entry["forms"].update(forms)
+        if source == "implicit":
+            entry["context"] = context  # implicit.json decides where a descriptor it lists counts
         if is_cased:
             entry["cased_forms"] = sorted({_SEP.sub(" ", f) for f in (term, extra_plural) if f})
         axes.setdefault(axis, set()).add(group)
@@ -168,6 +183,22 @@ def identity_entries(
             extra.get("plural"),
             extra.get("is_plural", False),
         )
+    for item in (implicit or {}).get("terms", ()):
+        if item["context"] not in CONTEXTS:
+            raise SystemExit(
+                f"implicit.json: {item['term']!r} has context {item['context']!r}; use one of {CONTEXTS}"
+            )
+        add(item["term"], item["axis"], item["group"], item["context"], "implicit", None, False)
+    for country in (implicit or {}).get("countries", ()):
+        for demonym in country["demonyms"]:
+            add(demonym, "nationality", country["group"], "predicate", "implicit", None, False)
+            many = plural(demonym)
+            if many and not demonym.endswith(("ese", "ish", "ch", "ss")):
+                add(many, "nationality", country["group"], "any", "implicit", None, True)
+        if country["country"] not in AMBIGUOUS_COUNTRIES:
+            add(country["country"], "nationality", country["group"], "origin", "implicit", None, False)
+    if implicit:
+        axes.setdefault("gender_and_sex", set()).update({"female", "male"})  # gendered words and names
     ordered = sorted(entries.values(), key=lambda e: (e["axis"], e["group"], key(e["term"])))
     for e in ordered:
         e["forms"] = dict(sorted(e["forms"].items()))
@@ -175,7 +206,10 @@ def identity_entries(
 
 
 def gender_sections(
-    holistic: Path, winobias: Path, curated: dict[str, Any]
+    holistic: Path,
+    winobias: Path,
+    curated: dict[str, Any],
+    implicit_person_nouns: Sequence[Sequence[str]] = (),
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(gender_words, person_nouns). A gendered noun is also a person noun."""
     exclude = {w.lower() for w in curated["exclude"]}
@@ -222,6 +256,9 @@ def gender_sections(
                 person.setdefault(key(w), {"term": key(w), "gender": gender, "forms": {key(w): is_plural}})
     for singular, plural_form in curated["person_nouns"]:
         person_noun(singular, plural_form, "neutral")
+    for singular, plural_form in implicit_person_nouns:
+        if key(singular) not in person:
+            person_noun(singular, plural_form, "neutral")
     gender_words = sorted(words.values(), key=lambda w: w["term"])
     person_nouns = sorted(person.values(), key=lambda p: p["term"])
     for p in person_nouns:
@@ -279,8 +316,10 @@ def build(data: Path) -> dict[str, Any]:
                     f"missing input {folder / name}: pass --data pointing at the shared data folder"
                 )
     curated = {name: load_json(CURATED / name) for name in CURATED_FILES}
-    identity, axes = identity_entries(holistic, curated["identity.json"])
-    gender_words, person_nouns = gender_sections(holistic, winobias, curated["gender.json"])
+    identity, axes = identity_entries(holistic, curated["identity.json"], curated["implicit.json"])
+    gender_words, person_nouns = gender_sections(
+        holistic, winobias, curated["gender.json"], curated["implicit.json"]["person_nouns"]
+    )
     slurs, dehumanising = toxic_entries(curated["toxic.json"])
     for slur in slurs:
         axis, group = slur["target"].split("/")
@@ -299,6 +338,7 @@ def build(data: Path) -> dict[str, Any]:
         },
         "axes": axes,
         "identity": identity,
+        "age_numbers": curated["implicit.json"]["age_numbers"],
         "person_nouns": person_nouns,
         "gender_words": gender_words,
         "occupations": occupation_entries(winobias, curated["occupations.json"]),

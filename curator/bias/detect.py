@@ -44,11 +44,113 @@ _LOOKBEHIND = 24
 _CHARS_PER_WORD = 40
 _SEPARATORS = re.compile(r"[\s\-]+")
 
+# Cues for identity terms that count only next to a person (IdentityTerm.context). Each is searched
+# in the text just before the term (``endpos`` = the term's start), so ``$`` is the term's start.
+_CUE_REACH = 80
+_ADVERBS = (
+    r"(?:(?:very|really|quite|rather|pretty|extremely|so|too|a\s+bit|somewhat|visibly|clearly|morbidly|"
+    r"legally|completely|partially|severely|also|not|now|still|always|both|recently|obviously|a|an)\s+)*"
+)
+# Said of a person: SUBJECT [who|that] is/was/looks/... [adverbs] TERM. The subject is checked apart.
+_PREDICATE = re.compile(
+    r"(?<![\w'])(?P<subject>\w+)(?P<who>\s+(?:who|that))?(?:['\u2019]s|\s+(?:is|was|are|were|be|been|being|looks?|"
+    r"looked|seems?|seemed|became|becomes?|appears?|appeared|got|gets|felt|feels?|isn['\u2019]t|wasn['\u2019]t"
+    r"|aren['\u2019]t|weren['\u2019]t|is\s+not|was\s+not))\s+" + _ADVERBS + r"$",
+    re.IGNORECASE,
+)
+# "one obese and the other thin", "one short and one tall": two people contrasted without a verb.
+_CONTRAST_BEFORE = re.compile(r"(?<!\w)(?:one|(?:the\s+)?other)\s+" + _ADVERBS + r"$", re.IGNORECASE)
+_CONTRAST = re.compile(r"(?<!\w)one\b[^.;!?]{1,80}?\b(?:the\s+other|another|one)\b", re.IGNORECASE)
+_CONDITION = re.compile(
+    r"(?<!\w)(?:with|has|have|had|having|diagnosed\s+with|living\s+with|lives\s+with|suffers?\s+from|"
+    r"suffering\s+from|suffered\s+from|struggles?\s+with|struggling\s+with|dealing\s+with|deals\s+with|"
+    r"battling|battles|got)\s+(?:(?:a|an|some|severe|mild|chronic|serious|visible|lots\s+of|many|several|"
+    r"the|his|her|their)\s+)*$",
+    re.IGNORECASE,
+)
+_DEVICE = re.compile(
+    r"(?<!\w)(?:in|uses?|using|used|with|on|needs?|needed|relies\s+on|relied\s+on|walks\s+with|"
+    r"walked\s+with|maneuvering|manoeuvring|pushing|pushed|rolling|rolled|wheeling|wheeled|steering)\s+(?:a|an|the|his|her|their|my|your|our)\s+(?:(?:electric|motorized|manual|white|"
+    r"new|old|special)\s+)*$",
+    re.IGNORECASE,
+)
+_BORN_IN = re.compile(r"(?<!\w)(?:born|raised|grew\s+up|brought\s+up)\s+in\s+(?:the\s+)?$", re.IGNORECASE)
+_FROM = re.compile(
+    r"(?<![\w'])(?P<subject>\w+)(?:\s+(?:who|that))?(?:['\u2019]s)?\s+(?:(?:is|was|are|were|comes?|came|"
+    r"originally|recently|immigrated|emigrated|moved|hails?|hailed|arrived|fled|just|all)\s+)*from\s+"
+    r"(?:the\s+)?$",
+    re.IGNORECASE,
+)
+# Words that refer to a person as the subject of a predicate (besides the lexicon's person nouns).
+_SUBJECTS = frozenset(
+    [
+        "he",
+        "she",
+        "they",
+        "i",
+        "we",
+        "you",
+        "who",
+        "someone",
+        "somebody",
+        "everyone",
+        "everybody",
+        "both",
+        "neither",
+        "either",
+        "each",
+        "other",
+        "others",
+        "one",
+        "him",
+        "her",
+        "them",
+        "me",
+        "us",
+    ]
+)
+_AGE = re.compile(
+    r"(?<![\w.])(?P<n>\d{1,3})\s*[-\u2010\u2011 ]\s*(?P<years>years?)\s*[-\u2010\u2011 ]\s*old(?!\w)",
+    re.IGNORECASE,
+)
+# After "N-year-old": a noun that is not a person ("a 200-year-old tree") rules it out; these do not.
+_AFTER_AGE = frozenset(
+    [
+        "and",
+        "or",
+        "but",
+        "who",
+        "was",
+        "is",
+        "had",
+        "has",
+        "with",
+        "from",
+        "were",
+        "are",
+        "said",
+        "says",
+        "in",
+        "at",
+        "on",
+        "named",
+        ",",
+        ".",
+        ";",
+        ":",
+        "!",
+        "?",
+        ")",
+    ]
+)
+_NEXT_WORD = re.compile(r"\s*(\w+|[^\w\s])?")
+
 
 # How a mention was found (``Mention.method``): a lexicon term or pattern, a first name (weak
 # evidence: a name's documented association, never a fact about the person), or a trained model.
 LEXICON, NAME, MODEL = "lexicon", "name", "model"
 METHODS = (LEXICON, NAME, MODEL)
+GENDER_AXIS = "gender_and_sex"
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +212,7 @@ def analyse(
     hits = list(lexicon.find(text))
     out = Findings()
     if not hits:
+        out.mentions += _age_mentions(text, lexicon)
         return out
     n = len(hits)
     # linked[i]: hit i is followed directly by hit i+1 (only spaces, commas, "and"/"or" between).
@@ -131,13 +234,16 @@ def analyse(
         if entry.identity and _identity_allowed(entry, text[start:end]):
             noun = head[i + 1] if i + 1 < n and linked[i] else -1
             for term in entry.identity:
-                if term.person_context and noun < 0:
+                confidence = _in_context(term.context, text, start, noun >= 0, lexicon)
+                if not confidence:
                     continue
                 described.add(start)
-                out.mentions.append(Mention(term.axis, term.group, term.term, (start, end)))
+                out.mentions.append(
+                    Mention(term.axis, term.group, term.term, (start, end), LEXICON, confidence)
+                )
                 if noun >= 0 and hits[noun][2].plural:
                     refs.append(_Ref(f"{term.axis}/{term.group}", start, hits[noun][1]))
-                elif noun < 0 and entry.plural:
+                elif noun < 0 and entry.plural and term.context == "any":
                     refs.append(_Ref(f"{term.axis}/{term.group}", start, end))
         if entry.gender is not None:
             category, gender = entry.gender
@@ -153,6 +259,7 @@ def analyse(
             if pairing is not None:
                 out.occupations.append(pairing)
 
+    out.mentions += _gender_mentions(text, hits) + _age_mentions(text, lexicon)
     attributes = [h for h in hits if (h[2].trait is not None or h[2].dehumanising) and h[0] not in described]
     if refs and attributes:
         starts = [h[0] for h in attributes]
@@ -180,6 +287,103 @@ def analyse(
                     aimed.add((ref.group, start))
                     detail = f"dehumanising language about {ref.group}: {group_text!r} … {text[start:end]!r}"
                     out.toxic.append(ToxicFinding("dehumanising", ref.group, span, detail))
+    return out
+
+
+# Confidence by context: a priori, not calibrated (docs/bias.md says so). A term that names a group by
+# itself is surest; one that needs a cue can still be about something else ("she was short of time").
+_CONFIDENCE = {"any": 0.95, "person": 0.9, "predicate": 0.8, "condition": 0.85, "device": 0.8, "origin": 0.85}
+
+
+def _in_context(context: str, text: str, start: int, modifies_person: bool, lexicon: Lexicon) -> float:
+    """The mention's confidence where a term with this context counts at ``start``, else 0."""
+    if context == "any":
+        return _CONFIDENCE["any"]
+    if modifies_person and context in ("person", "predicate"):
+        return _CONFIDENCE["person"]
+    lo = max(0, start - _CUE_REACH)
+    if context == "predicate":
+        return _CONFIDENCE["predicate"] if _said_of_person(text, lo, start, lexicon) else 0.0
+    if context == "condition":
+        return _CONFIDENCE["condition"] if _CONDITION.search(text, lo, start) else 0.0
+    if context == "device":
+        return _CONFIDENCE["device"] if _DEVICE.search(text, lo, start) else 0.0
+    if context == "origin":
+        if _BORN_IN.search(text, lo, start):
+            return _CONFIDENCE["origin"]
+        m = _FROM.search(text, lo, start)
+        return _CONFIDENCE["origin"] if m and _person_word(m.group("subject"), lexicon) else 0.0
+    return 0.0
+
+
+def _said_of_person(text: str, lo: int, start: int, lexicon: Lexicon) -> bool:
+    """Whether the words before ``start`` predicate what follows of a person ("the student who was",
+    "she is very", "one ... and the other")."""
+    m = _PREDICATE.search(text, lo, start)
+    if m and (
+        (m.group("who")
+        and m.group("who").strip().lower() == "who")
+        or _person_word(m.group("subject"), lexicon)
+    ):
+        return True
+    if _CONTRAST_BEFORE.search(text, lo, start):
+        return _CONTRAST.search(text, lo, min(len(text), start + _CUE_REACH)) is not None
+    return False
+
+
+def _person_word(word: str, lexicon: Lexicon) -> bool:
+    low = word.lower()
+    if low in _SUBJECTS:
+        return True
+    entry = lexicon.entries.get(low)
+    return entry is not None and entry.person_gender is not None
+
+
+def _gender_mentions(text: str, hits: list[tuple[int, int, Entry]]) -> list[Mention]:
+    """The first gendered person noun, title or pronoun of each gender, as a mention on the gender axis
+    (so gendered words are queried like identity mentions). A noun or title is surer than a pronoun."""
+    best: dict[str, Mention] = {}
+    for start, end, entry in hits:
+        if entry.gender is None or entry.gender[1] not in ("male", "female"):
+            continue
+        category, gender = entry.gender
+        if category == "noun" and entry.person_gender is None:
+            continue
+        confidence = 0.6 if category == "pronoun" else 0.9
+        have = best.get(gender)
+        if have is None or confidence > have.confidence:
+            best[gender] = Mention(
+                GENDER_AXIS, gender, text[start:end].lower(), (start, end), LEXICON, confidence
+            )
+    return [best[g] for g in sorted(best)]
+
+
+def _age_mentions(text: str, lexicon: Lexicon) -> list[Mention]:
+    """ "a 22-year-old", "the 78-year-old man", "she is 85 years old": the age group of the number."""
+    if not lexicon.age_numbers:
+        return []
+    out = []
+    for m in _AGE.finditer(text):
+        age = int(m.group("n"))
+        group = next((g for lo, hi, g in lexicon.age_numbers if lo <= age <= hi), None)
+        if group is None:
+            continue
+        if m.group("years").lower() == "years":  # "N years old": only said of a person
+            if not _said_of_person(text, max(0, m.start() - _CUE_REACH), m.start(), lexicon):
+                continue
+        else:  # "N-year-old": followed by a person noun, or by no noun at all
+            nxt = _NEXT_WORD.match(text, m.end())
+            word = (nxt.group(1) or "").lower() if nxt else ""
+            entry = lexicon.entries.get(word)
+            if (
+                word
+                and word not in _AFTER_AGE
+                and not (entry is not None and entry.person_gender is not None)
+            ):
+                continue
+        out.append(
+            Mention("age", group, f"{age}-year-old", (m.start(), m.end()), LEXICON, _CONFIDENCE["person"])
+        )
     return out
 
 

@@ -42,10 +42,25 @@ def normalise(text: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class IdentityTerm:
+    """An identity descriptor and where it counts as a mention (``context``):
+
+    * ``any``: anywhere ("Muslims", "autism");
+    * ``person``: modifying a person noun ("a slow man", "my Japanese friend");
+    * ``predicate``: that, or said of a person ("she is pregnant", "the guy who was obese");
+    * ``condition``: after with / has / diagnosed with / living with ... ("a student with depression");
+    * ``device``: after in / uses / with + article ("the man in a wheelchair");
+    * ``origin``: a country, after a person (who is / comes / came) from it, or born / raised in it.
+    """
+
     term: str  # the descriptor as the source spells it
     axis: str
     group: str
-    person_context: bool  # counts only where it modifies a person noun ("a slow man")
+    context: str = "any"
+
+    @property
+    def person_context(self) -> bool:
+        """Counts only next to a person (never standalone)."""
+        return self.context != "any"
 
 
 @dataclass(slots=True)
@@ -71,6 +86,8 @@ class Lexicon:
     entries: dict[str, Entry]
     pattern: re.Pattern[str] = field(repr=False)
     path: Path | None = None
+    # "N-year-old" bands: (lowest age, highest age, age group); empty in lexicons before 2.0.
+    age_numbers: tuple[tuple[int, int, str], ...] = ()
 
     def find(self, text: str) -> Iterator[tuple[int, int, Entry]]:
         """(start, end, entry) of every term in ``text``, left to right, non-overlapping."""
@@ -106,7 +123,7 @@ def from_json(data: dict[str, Any], path: Path | None = None) -> Lexicon:
         return entry
 
     for item in data["identity"]:
-        term = IdentityTerm(item["term"], item["axis"], item["group"], item["context"] == "person")
+        term = IdentityTerm(item["term"], item["axis"], item["group"], item["context"])
         cased = frozenset(item.get("cased_forms", ()))
         for form, is_plural in item["forms"].items():
             entry = at(form)
@@ -144,6 +161,7 @@ def from_json(data: dict[str, Any], path: Path | None = None) -> Lexicon:
         entries=entries,
         pattern=compile_trie(entries),
         path=path,
+        age_numbers=tuple((int(lo), int(hi), str(group)) for lo, hi, group in data.get("age_numbers", ())),
     )
 
 

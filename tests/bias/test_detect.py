@@ -7,15 +7,20 @@ import json
 
 import pytest
 
-from curator.bias.detect import Findings, analyse
+from curator.bias.detect import GENDER_AXIS, Findings, analyse
 from curator.bias.lexicon import default_lexicon_path, load_lexicon
 
 LEXICON = load_lexicon()
 DATA = json.loads(default_lexicon_path().read_text(encoding="utf-8"))
 
 
-def mentions(text: str) -> list[tuple[str, str, str]]:
-    return [(m.axis, m.group, text[m.span[0] : m.span[1]]) for m in analyse(text, LEXICON).mentions]
+def mentions(text: str, gendered_words: bool = False) -> list[tuple[str, str, str]]:
+    """Identity mentions as (axis, group, text); those of gendered words only if asked."""
+    return [
+        (m.axis, m.group, text[m.span[0] : m.span[1]])
+        for m in analyse(text, LEXICON).mentions
+        if gendered_words or not (m.axis == GENDER_AXIS and m.group in ("female", "male"))
+    ]
 
 
 def pairs(findings: Findings) -> list[tuple[str, str, str]]:
@@ -142,4 +147,47 @@ def test_naming_any_group_is_never_toxic_or_a_stereotype() -> None:
     text = " ".join(f"I have friends who are {t} people." for t in terms)
     f = analyse(text, LEXICON)
     assert f.toxic == [] and f.stereotypes == []
-    assert {(m.axis, m.group) for m in f.mentions} == {(e["axis"], e["group"]) for e in DATA["identity"]}
+    found = {
+        (m.axis, m.group) for m in f.mentions if not (m.axis == GENDER_AXIS and m.group in ("female", "male"))
+    }
+    # Terms that need a cue (with / in a / from / born in) are not cued here; the rest are all found.
+    standalone = {
+        (e["axis"], e["group"]) for e in DATA["identity"] if e["context"] in ("any", "person", "predicate")
+    }
+    assert standalone <= found <= {(e["axis"], e["group"]) for e in DATA["identity"]}
+
+
+def test_implicit_mentions_need_their_cue() -> None:
+    """Issue 15: conditions after with/has, devices after in a/uses a, origins after a person from,
+    descriptors said of a person, and ages as numbers; each only with its cue."""
+    assert ("ability", "mental_health", "schizophrenia") in mentions("my classmate who has schizophrenia")
+    assert mentions("Schizophrenia research is funded.") == []
+    assert ("ability", "mobility", "wheelchair") in mentions("the guy in a wheelchair came in")
+    assert mentions("The wheelchair ramp was built.") == []
+    assert ("nationality", "nigeria", "Nigeria") in mentions("My neighbor is from Nigeria.")
+    assert ("nationality", "japan", "Japan") in mentions("She was born in Japan.")
+    assert mentions("The car was imported from Japan.") == []
+    assert ("body_type", "overweight", "obese") in mentions("a student who was obese")
+    assert ("body_type", "thin", "thin") in mentions("one obese and the other thin")
+    assert mentions("The line was short and the soup was thin.") == []
+    assert ("nationality", "japan", "Japanese") in mentions("my Japanese friend")
+    assert mentions("Japanese food is popular.") == []
+    assert mentions("I met a 22-year-old and a 78-year-old.") == [
+        ("age", "young", "22-year-old"),
+        ("age", "old", "78-year-old"),
+    ]
+    assert mentions("a 200-year-old oak tree and a 5-year-old car") == []
+    assert mentions("My grandfather is 85 years old.")[-1] == ("age", "old", "85 years old")
+    assert mentions("The building is 85 years old.") == []
+
+
+def test_gendered_words_are_mentions_on_the_gender_axis_once_per_gender() -> None:
+    text = "The woman told her son that he should call his grandmother."
+    got = [(axis, group) for axis, group, _ in mentions(text, gendered_words=True) if axis == GENDER_AXIS]
+    assert got == [(GENDER_AXIS, "female"), (GENDER_AXIS, "male")]
+    by_group = {m.group: m for m in analyse(text, LEXICON).mentions if m.axis == GENDER_AXIS}
+    assert (
+        by_group["female"].confidence > by_group["male"].confidence - 1
+    )  # nouns, not pronouns, when present
+    assert text[slice(*by_group["female"].span)] == "woman" and text[slice(*by_group["male"].span)] == "son"
+    assert all(m.method == "lexicon" for m in by_group.values())

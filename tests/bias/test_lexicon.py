@@ -20,7 +20,7 @@ def found(text: str) -> list[tuple[str, list[tuple[str, str]]]]:
 
 def test_the_shipped_lexicon_has_13_axes_a_version_and_attribution() -> None:
     data = json.loads(default_lexicon_path().read_text(encoding="utf-8"))
-    assert data["version"] == LEXICON.version == "1.0.0"
+    assert data["version"] == LEXICON.version == "2.0.0"
     assert data["built_by"] == BUILD_SCRIPT
     assert {a["licence"] for a in data["attribution"]} == {"CC BY-SA 4.0", "MIT", "Apache-2.0"}
     assert sorted(LEXICON.axes) == [
