@@ -120,10 +120,13 @@ class BiasSettings(_Section):
     drop_factor: float = Field(
         default=1.5,
         gt=1.0,
-        description="bias report: flag a drop rate above this multiple of the overall one",
+        description="bias report: flag drop rates whose 95% lower bound exceeds this multiple of the overall",
     )
     min_count: int = Field(
         default=20, ge=1, description="bias report: smaller axes and groups are never flagged"
+    )
+    min_drops: int = Field(
+        default=5, ge=1, description="bias report: axes and groups with fewer drops are never flagged"
     )
     reference: dict[str, dict[str, float]] = Field(
         default_factory=dict,

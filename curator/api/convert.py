@@ -9,7 +9,7 @@ from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from curator.bias.audit import AxisStat, BiasReport, GroupStat, OccupationRow, TermStat
+from curator.bias.audit import AxisStat, BiasReport, EvidenceStat, GroupStat, OccupationRow, TermStat
 from curator.domain.decision import Action, Annotation, Decision, Reason, Verdict
 from curator.domain.evalset import ContaminationFinding, EvalItem, EvalSetInfo
 from curator.domain.policy import DedupKey, Policy, PolicyPatch
@@ -587,6 +587,7 @@ def bias_report(r: BiasReport) -> pb.BiasReport:
                         reference=g.reference,
                         drop_rate=g.drop_rate,
                         disproportionate_drop=g.flagged,
+                        drop_rate_lower=g.drop_rate_lower,
                     )
                     for g in a.groups
                 ],
@@ -594,6 +595,9 @@ def bias_report(r: BiasReport) -> pb.BiasReport:
                 js_divergence=a.js_divergence,
                 drop_rate=a.drop_rate,
                 disproportionate_drop=a.flagged,
+                drop_rate_lower=a.drop_rate_lower,
+                label=a.display,
+                evidence=[pb.BiasEvidence(method=e.method, counts=_counts(e.counts)) for e in a.evidence],
             )
             for a in r.axes
         ],
@@ -611,6 +615,7 @@ def bias_report(r: BiasReport) -> pb.BiasReport:
         stereotypes=_terms(r.stereotypes),
         toxic=_terms(r.toxic),
         flags=list(r.flags),
+        min_drops=r.min_drops,
     )
 
 
@@ -638,6 +643,7 @@ def bias_report_in(r: pb.BiasReport) -> BiasReport:
                         reference=g.reference,
                         drop_rate=_optional(g, "drop_rate"),
                         flagged=g.disproportionate_drop,
+                        drop_rate_lower=_optional(g, "drop_rate_lower"),
                     )
                     for g in a.groups
                 ],
@@ -645,6 +651,9 @@ def bias_report_in(r: pb.BiasReport) -> BiasReport:
                 js_divergence=_optional(a, "js_divergence"),
                 drop_rate=_optional(a, "drop_rate"),
                 flagged=a.disproportionate_drop,
+                drop_rate_lower=_optional(a, "drop_rate_lower"),
+                label=a.label,
+                evidence=[EvidenceStat(e.method, counts_in(e.counts)) for e in a.evidence],
             )
             for a in r.axes
         ],
@@ -655,6 +664,7 @@ def bias_report_in(r: pb.BiasReport) -> BiasReport:
         stereotypes=_terms_in(r.stereotypes),
         toxic=_terms_in(r.toxic),
         flags=list(r.flags),
+        min_drops=r.min_drops,
     )
 
 

@@ -48,6 +48,30 @@ KEYS: dict[str, tuple[str, str]] = {
 }
 KINDS = tuple(KEYS)
 
+# How people read each axis (HolisticBias's keys stay the keys of annotations, JSON and gRPC; the CLI,
+# the HTML report and the dashboard show these). An axis missing here is shown with its underscores
+# as spaces.
+AXIS_LABELS: dict[str, str] = {
+    "ability": "disability",
+    "age": "age",
+    "body_type": "physical appearance",
+    "characteristics": "characteristics",
+    "cultural": "cultural",
+    "gender_and_sex": "gender",
+    "nationality": "nationality",
+    "nonce": "nonce",
+    "political_ideologies": "political ideology",
+    "race_ethnicity": "race / ethnicity",
+    "religion": "religion",
+    "sexual_orientation": "sexual orientation",
+    "socioeconomic_class": "socioeconomic class",
+}
+
+
+def axis_label(axis: str) -> str:
+    """The display name of an axis key (``ability`` -> ``disability``)."""
+    return AXIS_LABELS.get(axis) or axis.replace("_", " ")
+
 
 def to_annotations(findings: Findings) -> list[Annotation]:
     out = [

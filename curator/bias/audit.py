@@ -11,11 +11,20 @@ offline (:class:`CountsBuilder`), and :func:`build_report` turns either into the
 * gendered terms: kept samples using he / she / they pronouns, and male / female / neutral nouns;
 * occupation x gender: kept samples pairing each WinoBias occupation with each gender;
 * the most frequent stereotyped (group, trait) pairs, and toxic findings by target;
-* the C4 lesson: each axis's and group's drop rate against the overall one, flagged when it is more
-  than ``drop_factor`` times higher (with at least ``min_count`` samples).
+* how each axis's mentions were found (``identity_evidence``: lexicon, first name, model), by verdict;
+* the C4 lesson: each axis's and group's drop rate against the overall one, flagged when curation
+  removes text about it disproportionately *and* the data support it: at least ``min_count`` samples
+  and ``min_drops`` drops, and the lower end of the 95% Wilson interval of its drop rate above
+  ``drop_factor`` times the overall rate (so 2 drops out of 21 never raise a flag).
 
 An axis's counts add its groups' counts, so a sample naming two groups of one axis counts twice
-there (its drop rate is weighted by mentions); group counts are per sample.
+there (its drop rate is weighted by mentions); group counts are per sample. Groups the lexicon does
+not list (a detector newer than the lexicon file) are reported like the others; without a configured
+reference, the uniform reference spreads over the lexicon's groups and those observed.
+
+Replays (decisions flagged ALREADY_KEPT or ALREADY_DECIDED: a resend answered from the log) are not
+new decisions: the service and the batch engine never log them, and :class:`CountsBuilder` skips
+them in decision files, so a rerun never doubles a group's drops.
 """
 
 from __future__ import annotations
@@ -25,15 +34,32 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from curator.bias.annotations import CHECK, GENDER, IDENTITY, KINDS, OCCUPATION, STEREOTYPE, TOXIC
+from curator.bias.annotations import (
+    CHECK,
+    EVIDENCE,
+    GENDER,
+    IDENTITY,
+    KINDS,
+    OCCUPATION,
+    STEREOTYPE,
+    TOXIC,
+    axis_label,
+)
+from curator.bias.detect import METHODS
 from curator.bias.lexicon import Lexicon, load_lexicon
 from curator.domain.decision import Verdict
+from curator.domain.reasons import ReasonCode
 from curator.state.store import StatsQuery, Store, VerdictCounts
 
 if TYPE_CHECKING:
     from curator.settings import BiasSettings
 
 TOP_PAIRS = 25
+# The Wilson interval's z: the flag wants the lower end of the two-sided 95% interval (a one-sided
+# 97.5% bound) of a group's drop rate above drop_factor x the overall rate.
+WILSON_Z = 1.959964
+# Answers a resend gets from the log: not decisions of their own, never counted.
+REPLAYS = frozenset({ReasonCode.ALREADY_KEPT.value, ReasonCode.ALREADY_DECIDED.value})
 PRONOUN_LABELS = {"male": "he", "female": "she", "neutral": "they"}
 
 
@@ -53,16 +79,22 @@ class CountsBuilder:
     def __init__(self) -> None:
         self.counts = BiasCounts()
 
-    def add(self, verdict: Verdict, keys: Iterable[tuple[str, str, str]]) -> None:
-        """``keys``: (kind, subject, label) of the decision's bias annotations; repeats count once."""
+    def add(self, verdict: Verdict, keys: Iterable[tuple[str, str, str]], codes: Iterable[str] = ()) -> bool:
+        """``keys``: (kind, subject, label) of the decision's bias annotations; repeats count once.
+        ``codes``: its reason codes; a replay (ALREADY_KEPT, ALREADY_DECIDED) is skipped (False)."""
+        if not REPLAYS.isdisjoint(str(c) for c in codes):
+            return False
         self.counts.totals.add(verdict, 1)
         for kind, subject, label in set(keys):
             self.counts.by_kind.setdefault(kind, {}).setdefault((subject, label), VerdictCounts()).add(
                 verdict, 1
             )
+        return True
 
 
 def counts_from_store(store: Store, query: StatsQuery) -> BiasCounts:
+    """The log's counts. Replays are never logged (the service and the batch engine answer them from the
+    log without writing), so there is nothing to exclude here."""
     return BiasCounts(
         totals=store.stats(query).totals,
         by_kind={kind: store.annotation_counts(query, CHECK, kind) for kind in KINDS},
@@ -80,6 +112,15 @@ class GroupStat:
     reference: float
     drop_rate: float | None  # None: no samples
     flagged: bool = False
+    drop_rate_lower: float | None = None  # lower end of the 95% Wilson interval; None: no samples
+
+
+@dataclass(slots=True)
+class EvidenceStat:
+    """Samples whose mentions of an axis were found by ``method`` (lexicon | name | model), by verdict."""
+
+    method: str
+    counts: VerdictCounts
 
 
 @dataclass(slots=True)
@@ -91,6 +132,13 @@ class AxisStat:
     js_divergence: float | None
     drop_rate: float | None
     flagged: bool = False
+    drop_rate_lower: float | None = None
+    label: str = ""  # display name (axis_label); "" reads as the axis key
+    evidence: list[EvidenceStat] = field(default_factory=list)  # METHODS order, then others by name
+
+    @property
+    def display(self) -> str:
+        return self.label or axis_label(self.axis)
 
 
 @dataclass(slots=True)
@@ -125,6 +173,7 @@ class BiasReport:
     stereotypes: list[TermStat]  # subject "axis/group", label trait; most frequent first
     toxic: list[TermStat]  # subject slur | dehumanising, label "axis/group"
     flags: list[str]
+    min_drops: int = 1
 
     def pronouns(self) -> dict[str, int]:
         """Kept samples using he / she / they pronouns."""
@@ -138,46 +187,64 @@ def build_report(
     *,
     drop_factor: float = 1.5,
     min_count: int = 20,
+    min_drops: int = 5,
     reference: Mapping[str, Mapping[str, float]] | None = None,
     source: str = "",
 ) -> BiasReport:
     totals = counts.totals
     overall = _rate(totals.drop, totals.total) or 0.0
-    identity = counts.kind(IDENTITY)
     by_axis: dict[str, dict[str, VerdictCounts]] = {axis: {} for axis in lexicon.axes}
-    for (axis, group), c in identity.items():
+    for (axis, group), c in counts.kind(IDENTITY).items():
         by_axis.setdefault(axis, {})[group] = c
+    by_method: dict[str, dict[str, VerdictCounts]] = {}
+    for (axis, method), c in counts.kind(EVIDENCE).items():
+        by_method.setdefault(axis, {})[method] = c
+        by_axis.setdefault(axis, {})
+    threshold = drop_factor * overall
+
+    def flagged(c: VerdictCounts, lower: float | None) -> bool:
+        return c.total >= min_count and c.drop >= min_drops and lower is not None and lower > threshold
+
     axis_flags: list[str] = []
     group_flags: list[str] = []
     axes = []
     for axis in sorted(by_axis):
         observed = by_axis[axis]
-        ref = _reference(axis, lexicon.axes.get(axis, ()), (reference or {}).get(axis))
+        label = axis_label(axis)
+        known = list(lexicon.axes.get(axis, ()))
+        ref = _reference(axis, known + sorted(set(observed) - set(known)), (reference or {}).get(axis))
         groups_in = sorted(set(ref) | set(observed))
         kept_total = sum(c.keep for c in observed.values())
         groups = []
         for group in groups_in:
             c = observed.get(group, VerdictCounts())
-            rate = _rate(c.drop, c.total)
-            flagged = _disproportionate(rate, c.total, overall, drop_factor, min_count)
-            if flagged:
-                group_flags.append(_flag(f"{axis}/{group}", rate, overall, c))
+            rate, lower = _rate(c.drop, c.total), _wilson_lower(c.drop, c.total)
+            flag = flagged(c, lower)
+            if flag:
+                group_flags.append(_flag(f"{group} ({label})", rate, lower, overall, c))
             share = c.keep / kept_total if kept_total else 0.0
-            groups.append(GroupStat(group, c, share, ref.get(group, 0.0), rate, flagged))
+            groups.append(GroupStat(group, c, share, ref.get(group, 0.0), rate, flag, lower))
         axis_counts = VerdictCounts(
             keep=sum(c.keep for c in observed.values()),
             drop=sum(c.drop for c in observed.values()),
             review=sum(c.review for c in observed.values()),
         )
-        rate = _rate(axis_counts.drop, axis_counts.total)
-        flagged = _disproportionate(rate, axis_counts.total, overall, drop_factor, min_count)
-        if flagged:
-            axis_flags.append(_flag(axis, rate, overall, axis_counts))
+        rate, lower = (
+            _rate(axis_counts.drop, axis_counts.total),
+            _wilson_lower(axis_counts.drop, axis_counts.total),
+        )
+        flag = flagged(axis_counts, lower)
+        if flag:
+            axis_flags.append(_flag(label, rate, lower, overall, axis_counts))
         p = [g.share for g in groups]
         q = [g.reference for g in groups]
         tvd = 0.5 * sum(abs(a - b) for a, b in zip(p, q, strict=True)) if kept_total else None
         jsd = _js_divergence(p, q) if kept_total else None
-        axes.append(AxisStat(axis, axis_counts, groups, tvd, jsd, rate, flagged))
+        evidence = [
+            EvidenceStat(method, c)
+            for method, c in sorted(by_method.get(axis, {}).items(), key=lambda kv: _method_order(kv[0]))
+        ]
+        axes.append(AxisStat(axis, axis_counts, groups, tvd, jsd, rate, flag, lower, label, evidence))
     gender = [
         TermStat(subject, label, c)
         for (subject, label), c in sorted(counts.kind(GENDER).items(), key=lambda kv: _gender_order(kv[0]))
@@ -204,6 +271,7 @@ def build_report(
         stereotypes=stereotypes,
         toxic=toxic,
         flags=axis_flags + group_flags,
+        min_drops=min_drops,
     )
 
 
@@ -214,6 +282,7 @@ def report_from_store(store: Store, query: StatsQuery, settings: BiasSettings) -
         load_lexicon(settings.lexicon_path),
         drop_factor=settings.drop_factor,
         min_count=settings.min_count,
+        min_drops=settings.min_drops,
         reference=settings.reference,
         source=f"collection {query.collection}" if query.collection else "all collections",
     )
@@ -231,16 +300,27 @@ def _rate(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
-def _disproportionate(rate: float | None, n: int, overall: float, factor: float, min_count: int) -> bool:
-    return rate is not None and n >= min_count and rate > factor * overall
+def _wilson_lower(part: int, whole: int, z: float = WILSON_Z) -> float | None:
+    """Lower end of the Wilson score interval of ``part / whole``; None when ``whole`` is 0."""
+    if not whole:
+        return None
+    p = part / whole
+    z2 = z * z
+    centre = p + z2 / (2 * whole)
+    spread = z * math.sqrt(p * (1 - p) / whole + z2 / (4 * whole * whole))
+    return max(0.0, (centre - spread) / (1 + z2 / whole))
 
 
-def _flag(what: str, rate: float | None, overall: float, c: VerdictCounts) -> str:
+def _method_order(method: str) -> tuple[int, str]:
+    return (METHODS.index(method), "") if method in METHODS else (len(METHODS), method)
+
+
+def _flag(what: str, rate: float | None, lower: float | None, overall: float, c: VerdictCounts) -> str:
     rate = rate or 0.0
     times = f"{rate / overall:.1f}x" if overall else "above"
     return (
-        f"{what}: drop rate {rate:.1%} is {times} the overall {overall:.1%}"
-        f" ({c.drop} of {c.total} samples dropped)"
+        f"{what}: drop rate {rate:.1%} (95% lower bound {lower or 0.0:.1%}) is {times} the overall"
+        f" {overall:.1%} ({c.drop} of {c.total} samples dropped)"
     )
 
 
@@ -292,15 +372,19 @@ def report_json(report: BiasReport) -> dict[str, Any]:
         "overall_drop_rate": report.overall_drop_rate,
         "drop_factor": report.drop_factor,
         "min_count": report.min_count,
+        "min_drops": report.min_drops,
         "flags": report.flags,
         "axes": [
             {
                 "axis": a.axis,
+                "label": a.display,
                 "counts": _counts_json(a.counts),
                 "total_variation": a.total_variation,
                 "js_divergence": a.js_divergence,
                 "drop_rate": a.drop_rate,
+                "drop_rate_lower": a.drop_rate_lower,
                 "disproportionate_drop": a.flagged,
+                "evidence": {e.method: _counts_json(e.counts) for e in a.evidence},
                 "groups": [
                     {
                         "group": g.group,
@@ -308,6 +392,7 @@ def report_json(report: BiasReport) -> dict[str, Any]:
                         "share": g.share,
                         "reference": g.reference,
                         "drop_rate": g.drop_rate,
+                        "drop_rate_lower": g.drop_rate_lower,
                         "disproportionate_drop": g.flagged,
                     }
                     for g in a.groups

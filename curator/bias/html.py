@@ -5,6 +5,7 @@ from __future__ import annotations
 from html import escape
 
 from curator.bias.audit import AxisStat, BiasReport, TermStat
+from curator.bias.detect import METHODS
 
 _BAR = "#4c78a8"
 _FLAG = "#d62728"
@@ -45,7 +46,9 @@ def render_html(report: BiasReport) -> str:
         "<h2>Drop rate by axis</h2>",
         "<p class='muted small'>Share of samples mentioning each axis that were dropped, against the overall "
         f"drop rate (solid line) and {report.drop_factor:g}× it (dashed: the flag threshold). Red: flagged "
-        f"(at least {report.min_count} samples). Counts add the axis's groups.</p>",
+        f"(at least {report.min_count} samples and {report.min_drops} drops, and the lower end of the 95% "
+        "interval of the drop rate above the threshold, so that a few drops do not raise a flag). "
+        "Counts add the axis's groups.</p>",
         _drop_chart(report),
         "<h2>Skew of representation among kept samples</h2>",
         "<p class='muted small'>Per axis, how far the groups' shares of the kept samples' mentions are from "
@@ -53,6 +56,11 @@ def render_html(report: BiasReport) -> str:
         "(bar; 0 = matches the reference, 1 = disjoint) and Jensen-Shannon divergence (base 2, also in "
         "[0, 1]). Per-group charts follow at the end.</p>",
         _skew_chart(report),
+        "<h2>How identity mentions were found</h2>",
+        "<p class='muted small'>Per axis, kept samples whose mentions were found by each method: a term of "
+        "the bias lexicon, a first name (weak evidence: a name's documented association, not a statement "
+        "about the person) or a model. A sample found by two methods counts under both.</p>",
+        _evidence(report),
         "<h2>Gendered language in kept samples</h2>",
         _gender(report),
         "<h2>Occupation × gender (kept samples)</h2>",
@@ -91,8 +99,8 @@ def _flags(report: BiasReport) -> str:
     if not report.flags:
         return (
             "<div class='ok'>No axis or group is dropped disproportionately "
-            f"(threshold {report.drop_factor:g}× the overall drop rate, at least {report.min_count} samples)."
-            "</div>"
+            f"(threshold {report.drop_factor:g}× the overall drop rate, at least {report.min_count} samples "
+            f"and {report.min_drops} drops, with 95% confidence).</div>"
         )
     items = "".join(f"<li>{escape(f)}</li>" for f in report.flags)
     title = "<b>Curation removes text about these disproportionately:</b>"
@@ -122,7 +130,7 @@ def _drop_chart(report: BiasReport) -> str:
         y = 8 + i * _ROW_H
         rate = a.drop_rate or 0.0
         color = _FLAG if a.flagged else _BAR
-        body.append(f"<text x='{_LABEL_W - 6}' y='{y + 12}' text-anchor='end'>{escape(a.axis)}</text>")
+        body.append(f"<text x='{_LABEL_W - 6}' y='{y + 12}' text-anchor='end'>{escape(a.display)}</text>")
         body.append(
             f"<rect x='{_LABEL_W}' y='{y + 2}' width='{x(rate) - _LABEL_W:.1f}' height='12' fill='{color}'/>"
         )
@@ -149,14 +157,14 @@ def _skew_chart(report: BiasReport) -> str:
         y = 4 + i * _ROW_H
         tvd = a.total_variation or 0.0
         top = max(a.groups, key=lambda g: g.share)
-        body.append(f"<text x='{_LABEL_W - 6}' y='{y + 12}' text-anchor='end'>{escape(a.axis)}</text>")
+        body.append(f"<text x='{_LABEL_W - 6}' y='{y + 12}' text-anchor='end'>{escape(a.display)}</text>")
         body.append(
             f"<rect x='{_LABEL_W}' y='{y + 2}' width='{tvd * _CHART_W:.1f}' height='12' "
             f"fill='{_FLAG if a.flagged else _BAR}'/>"
         )
         label = (
             f"TVD {tvd:.2f} · JSD {a.js_divergence or 0:.2f} · {a.counts.keep:,} kept mentions · "
-            f"most: {top.group} {top.share:.0%}"
+            f"most: {top.group.replace('_', ' ')} {top.share:.0%}"
         )
         body.append(f"<text x='{_LABEL_W + tvd * _CHART_W + 6:.1f}' y='{y + 12}'>{escape(label)}</text>")
     width = _LABEL_W + _CHART_W + 420
@@ -173,7 +181,7 @@ def _axis_chart(axis: AxisStat) -> str:
     else:
         skew = f"TVD {axis.total_variation:.2f} · JSD {axis.js_divergence or 0:.2f} · {kept:,} kept mentions"
     flag = " · <b style='color:#d62728'>disproportionate drops</b>" if axis.flagged else ""
-    head = f"<h3>{escape(axis.axis)}</h3><div class='muted small'>{skew}{flag}</div>"
+    head = f"<h3>{escape(axis.display)}</h3><div class='muted small'>{skew}{flag}</div>"
     if axis.total_variation is None:
         return head
     top = max([g.share for g in axis.groups] + [g.reference for g in axis.groups] + [0.01]) * 1.1
@@ -185,7 +193,8 @@ def _axis_chart(axis: AxisStat) -> str:
     for i, g in enumerate(axis.groups):
         y = 4 + i * _ROW_H
         color = _FLAG if g.flagged else _BAR
-        body.append(f"<text x='{_LABEL_W - 6}' y='{y + 12}' text-anchor='end'>{escape(g.group)}</text>")
+        name = escape(g.group.replace("_", " "))
+        body.append(f"<text x='{_LABEL_W - 6}' y='{y + 12}' text-anchor='end'>{name}</text>")
         width = x(g.share) - _LABEL_W
         body.append(f"<rect x='{_LABEL_W}' y='{y + 2}' width='{width:.1f}' height='12' fill='{color}'/>")
         rx = x(g.reference)
@@ -195,6 +204,29 @@ def _axis_chart(axis: AxisStat) -> str:
         label = f"{g.share:.1%} ({g.counts.keep:,}) · ref {g.reference:.1%}"
         body.append(f"<text x='{max(x(g.share), rx) + 6:.1f}' y='{y + 12}' class='small'>{label}</text>")
     return head + _svg(8 + len(axis.groups) * _ROW_H, body)
+
+
+def _evidence(report: BiasReport) -> str:
+    axes = [a for a in report.axes if a.evidence]
+    if not axes:
+        return "<p class='muted'>No sample carries evidence annotations (identity_evidence).</p>"
+    methods = [m for m in METHODS if any(e.method == m for a in axes for e in a.evidence)]
+    methods += sorted({e.method for a in axes for e in a.evidence} - set(methods))
+    head = "<tr><th>axis</th>" + "".join(f"<th class='num'>{escape(m)}</th>" for m in methods) + "</tr>"
+    rows = []
+    for a in sorted(axes, key=lambda a: a.display):
+        by = {e.method: e.counts for e in a.evidence}
+        cells = "".join(
+            f"<td class='num'>{by[m].keep:,} <span class='muted small'>of {by[m].total:,}</span></td>"
+            if m in by
+            else "<td class='num muted'>–</td>"
+            for m in methods
+        )
+        rows.append(f"<tr><td>{escape(a.display)}</td>{cells}</tr>")
+    note = (
+        "<p class='muted small'>Kept samples, of all samples (kept, dropped, review) with such a mention.</p>"
+    )
+    return f"<table>{head}{''.join(rows)}</table>{note}"
 
 
 def _gender(report: BiasReport) -> str:

@@ -3,7 +3,8 @@
 A file is either samples (JSONL, JSON array or Parquet, as ``curator filter`` reads them), which are
 run through the bias check in-process (no collection, no dedup: the verdicts are the bias check's
 own), or a decisions file written by ``curator filter --decisions`` (recognised by a ``verdict``
-field on its first record), whose verdicts and annotations are counted as they are.
+field on its first record), whose verdicts and annotations are counted as they are, except replays
+(ALREADY_KEPT, ALREADY_DECIDED: a resend answered from the log, not a decision of its own).
 """
 
 from __future__ import annotations
@@ -89,6 +90,7 @@ def audit_file(
         lexicon,
         drop_factor=bias.drop_factor,
         min_count=bias.min_count,
+        min_drops=bias.min_drops,
         reference=bias.reference,
         source=source_name,
     )
@@ -103,7 +105,9 @@ def _add_decision(builder: CountsBuilder, data: dict[str, object]) -> str | None
     annotations = data.get("annotations") or []
     if not isinstance(annotations, list):
         return "annotations: must be a list"
-    builder.add(verdict, [k for a in annotations if isinstance(a, dict) and (k := key_of(a))])
+    reasons = data.get("reasons") or []
+    codes = [str(r.get("code")) for r in reasons if isinstance(r, dict)] if isinstance(reasons, list) else []
+    builder.add(verdict, [k for a in annotations if isinstance(a, dict) and (k := key_of(a))], codes)
     return None
 
 
@@ -124,7 +128,8 @@ def collection_report(settings: Settings, server: str | None, query: StatsQuery)
 
 
 def summary_lines(report: BiasReport) -> list[str]:
-    """A few lines for the terminal: totals, pronouns, flags."""
+    """A few lines for the terminal: totals, pronouns, identity axes (with how their mentions were
+    found), flags."""
     t = report.totals
     p = report.pronouns()
     lines = [
@@ -134,9 +139,27 @@ def summary_lines(report: BiasReport) -> list[str]:
         f"stereotyped pairs: {sum(s.counts.total for s in report.stereotypes):,},"
         f" toxic findings: {sum(s.counts.total for s in report.toxic):,}",
     ]
+    lines += axis_lines(report)
     if report.flags:
         lines.append("disproportionate drops:")
         lines += [f"  {f}" for f in report.flags]
     else:
         lines.append("no axis or group is dropped disproportionately")
+    return lines
+
+
+def axis_lines(report: BiasReport) -> list[str]:
+    """One line per axis that samples mention, most mentioned first: its display name, mentions, drop
+    rate, and the kept samples whose mentions each method found (lexicon, name, model)."""
+    axes = sorted((a for a in report.axes if a.counts.total), key=lambda a: (-a.counts.total, a.display))
+    if not axes:
+        return ["no sample mentions an identity axis"]
+    width = max(len(a.display) for a in axes)
+    lines = ["identity axes (mentions; drop rate; kept samples by how their mentions were found):"]
+    for a in axes:
+        found = ", ".join(f"{e.method} {e.counts.keep:,}" for e in a.evidence) or "no evidence annotations"
+        flag = "  FLAGGED" if a.flagged else ""
+        lines.append(
+            f"  {a.display:<{width}}  {a.counts.total:>7,}  {a.drop_rate or 0.0:6.1%}  {found}{flag}"
+        )
     return lines

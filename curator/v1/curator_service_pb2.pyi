@@ -486,23 +486,33 @@ class GetBiasReportRequest(_message.Message):
     def __init__(self, collection: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class BiasGroup(_message.Message):
-    __slots__ = ("group", "counts", "share", "reference", "drop_rate", "disproportionate_drop")
+    __slots__ = ("group", "counts", "share", "reference", "drop_rate", "disproportionate_drop", "drop_rate_lower")
     GROUP_FIELD_NUMBER: _ClassVar[int]
     COUNTS_FIELD_NUMBER: _ClassVar[int]
     SHARE_FIELD_NUMBER: _ClassVar[int]
     REFERENCE_FIELD_NUMBER: _ClassVar[int]
     DROP_RATE_FIELD_NUMBER: _ClassVar[int]
     DISPROPORTIONATE_DROP_FIELD_NUMBER: _ClassVar[int]
+    DROP_RATE_LOWER_FIELD_NUMBER: _ClassVar[int]
     group: str
     counts: VerdictCounts
     share: float
     reference: float
     drop_rate: float
     disproportionate_drop: bool
-    def __init__(self, group: _Optional[str] = ..., counts: _Optional[_Union[VerdictCounts, _Mapping]] = ..., share: _Optional[float] = ..., reference: _Optional[float] = ..., drop_rate: _Optional[float] = ..., disproportionate_drop: _Optional[bool] = ...) -> None: ...
+    drop_rate_lower: float
+    def __init__(self, group: _Optional[str] = ..., counts: _Optional[_Union[VerdictCounts, _Mapping]] = ..., share: _Optional[float] = ..., reference: _Optional[float] = ..., drop_rate: _Optional[float] = ..., disproportionate_drop: _Optional[bool] = ..., drop_rate_lower: _Optional[float] = ...) -> None: ...
+
+class BiasEvidence(_message.Message):
+    __slots__ = ("method", "counts")
+    METHOD_FIELD_NUMBER: _ClassVar[int]
+    COUNTS_FIELD_NUMBER: _ClassVar[int]
+    method: str
+    counts: VerdictCounts
+    def __init__(self, method: _Optional[str] = ..., counts: _Optional[_Union[VerdictCounts, _Mapping]] = ...) -> None: ...
 
 class BiasAxis(_message.Message):
-    __slots__ = ("axis", "counts", "groups", "total_variation", "js_divergence", "drop_rate", "disproportionate_drop")
+    __slots__ = ("axis", "counts", "groups", "total_variation", "js_divergence", "drop_rate", "disproportionate_drop", "drop_rate_lower", "label", "evidence")
     AXIS_FIELD_NUMBER: _ClassVar[int]
     COUNTS_FIELD_NUMBER: _ClassVar[int]
     GROUPS_FIELD_NUMBER: _ClassVar[int]
@@ -510,6 +520,9 @@ class BiasAxis(_message.Message):
     JS_DIVERGENCE_FIELD_NUMBER: _ClassVar[int]
     DROP_RATE_FIELD_NUMBER: _ClassVar[int]
     DISPROPORTIONATE_DROP_FIELD_NUMBER: _ClassVar[int]
+    DROP_RATE_LOWER_FIELD_NUMBER: _ClassVar[int]
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    EVIDENCE_FIELD_NUMBER: _ClassVar[int]
     axis: str
     counts: VerdictCounts
     groups: _containers.RepeatedCompositeFieldContainer[BiasGroup]
@@ -517,7 +530,10 @@ class BiasAxis(_message.Message):
     js_divergence: float
     drop_rate: float
     disproportionate_drop: bool
-    def __init__(self, axis: _Optional[str] = ..., counts: _Optional[_Union[VerdictCounts, _Mapping]] = ..., groups: _Optional[_Iterable[_Union[BiasGroup, _Mapping]]] = ..., total_variation: _Optional[float] = ..., js_divergence: _Optional[float] = ..., drop_rate: _Optional[float] = ..., disproportionate_drop: _Optional[bool] = ...) -> None: ...
+    drop_rate_lower: float
+    label: str
+    evidence: _containers.RepeatedCompositeFieldContainer[BiasEvidence]
+    def __init__(self, axis: _Optional[str] = ..., counts: _Optional[_Union[VerdictCounts, _Mapping]] = ..., groups: _Optional[_Iterable[_Union[BiasGroup, _Mapping]]] = ..., total_variation: _Optional[float] = ..., js_divergence: _Optional[float] = ..., drop_rate: _Optional[float] = ..., disproportionate_drop: _Optional[bool] = ..., drop_rate_lower: _Optional[float] = ..., label: _Optional[str] = ..., evidence: _Optional[_Iterable[_Union[BiasEvidence, _Mapping]]] = ...) -> None: ...
 
 class BiasTermCount(_message.Message):
     __slots__ = ("subject", "label", "counts")
@@ -544,7 +560,7 @@ class OccupationGender(_message.Message):
     def __init__(self, occupation: _Optional[str] = ..., stereotype: _Optional[str] = ..., male: _Optional[int] = ..., female: _Optional[int] = ..., neutral: _Optional[int] = ...) -> None: ...
 
 class BiasReport(_message.Message):
-    __slots__ = ("source", "lexicon_version", "totals", "overall_drop_rate", "drop_factor", "min_count", "axes", "gender_terms", "occupations", "stereotypes", "toxic", "flags")
+    __slots__ = ("source", "lexicon_version", "totals", "overall_drop_rate", "drop_factor", "min_count", "axes", "gender_terms", "occupations", "stereotypes", "toxic", "flags", "min_drops")
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     LEXICON_VERSION_FIELD_NUMBER: _ClassVar[int]
     TOTALS_FIELD_NUMBER: _ClassVar[int]
@@ -557,6 +573,7 @@ class BiasReport(_message.Message):
     STEREOTYPES_FIELD_NUMBER: _ClassVar[int]
     TOXIC_FIELD_NUMBER: _ClassVar[int]
     FLAGS_FIELD_NUMBER: _ClassVar[int]
+    MIN_DROPS_FIELD_NUMBER: _ClassVar[int]
     source: str
     lexicon_version: str
     totals: VerdictCounts
@@ -569,7 +586,8 @@ class BiasReport(_message.Message):
     stereotypes: _containers.RepeatedCompositeFieldContainer[BiasTermCount]
     toxic: _containers.RepeatedCompositeFieldContainer[BiasTermCount]
     flags: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, source: _Optional[str] = ..., lexicon_version: _Optional[str] = ..., totals: _Optional[_Union[VerdictCounts, _Mapping]] = ..., overall_drop_rate: _Optional[float] = ..., drop_factor: _Optional[float] = ..., min_count: _Optional[int] = ..., axes: _Optional[_Iterable[_Union[BiasAxis, _Mapping]]] = ..., gender_terms: _Optional[_Iterable[_Union[BiasTermCount, _Mapping]]] = ..., occupations: _Optional[_Iterable[_Union[OccupationGender, _Mapping]]] = ..., stereotypes: _Optional[_Iterable[_Union[BiasTermCount, _Mapping]]] = ..., toxic: _Optional[_Iterable[_Union[BiasTermCount, _Mapping]]] = ..., flags: _Optional[_Iterable[str]] = ...) -> None: ...
+    min_drops: int
+    def __init__(self, source: _Optional[str] = ..., lexicon_version: _Optional[str] = ..., totals: _Optional[_Union[VerdictCounts, _Mapping]] = ..., overall_drop_rate: _Optional[float] = ..., drop_factor: _Optional[float] = ..., min_count: _Optional[int] = ..., axes: _Optional[_Iterable[_Union[BiasAxis, _Mapping]]] = ..., gender_terms: _Optional[_Iterable[_Union[BiasTermCount, _Mapping]]] = ..., occupations: _Optional[_Iterable[_Union[OccupationGender, _Mapping]]] = ..., stereotypes: _Optional[_Iterable[_Union[BiasTermCount, _Mapping]]] = ..., toxic: _Optional[_Iterable[_Union[BiasTermCount, _Mapping]]] = ..., flags: _Optional[_Iterable[str]] = ..., min_drops: _Optional[int] = ...) -> None: ...
 
 class EvalItem(_message.Message):
     __slots__ = ("id", "text")

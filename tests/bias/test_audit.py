@@ -8,10 +8,12 @@ from pathlib import Path
 import pytest
 
 from curator.api import convert
+from curator.bias.annotations import AXIS_LABELS, IDENTITY
 from curator.bias.audit import BiasCounts, CountsBuilder, build_report, report_json
 from curator.bias.lexicon import load_lexicon
 from curator.domain.decision import Verdict
 from curator.domain.policy import CheckPolicy, Policy
+from curator.domain.reasons import ReasonCode
 from curator.domain.validation import SampleInput
 from curator.errors import NotFound
 from curator.service import Curator
@@ -67,26 +69,163 @@ def test_a_configured_reference_and_a_perfect_match() -> None:
     assert axis.total_variation == 0.0 and axis.js_divergence == pytest.approx(0.0)
 
 
-def test_drop_rates_are_flagged_above_factor_times_overall_with_enough_samples() -> None:
+def test_drop_rates_are_flagged_above_factor_times_overall_with_enough_samples_and_drops() -> None:
     c = counts(
         identity_mention={
-            ("religion", "muslim"): VerdictCounts(keep=10, drop=10),  # 0.5 > 1.5 x 0.2, n=20
+            ("religion", "muslim"): VerdictCounts(keep=20, drop=20),  # 0.5, 95% lower bound 0.35 > 0.3
             ("religion", "sikh"): VerdictCounts(keep=1, drop=2),  # 0.67, but n=3 < min_count
             ("age", "young"): VerdictCounts(keep=16, drop=4),  # 0.2 = overall
         }
     )
     report = build_report(c, LEXICON, drop_factor=1.5, min_count=20)
-    assert report.overall_drop_rate == 0.2
+    assert report.overall_drop_rate == 0.2 and report.min_drops == 5
     religion = next(a for a in report.axes if a.axis == "religion")
-    assert (religion.counts.total, religion.drop_rate, religion.flagged) == (23, 12 / 23, True)
+    assert (religion.counts.total, religion.drop_rate, religion.flagged) == (43, 22 / 43, True)
+    assert religion.drop_rate_lower == pytest.approx(wilson(22, 43))
     groups = {g.group: (g.drop_rate, g.flagged) for g in religion.groups if g.counts.total}
     assert groups == {"muslim": (0.5, True), "sikh": (2 / 3, False)}
     assert report.flags == [
-        "religion: drop rate 52.2% is 2.6x the overall 20.0% (12 of 23 samples dropped)",
-        "religion/muslim: drop rate 50.0% is 2.5x the overall 20.0% (10 of 20 samples dropped)",
+        "religion: drop rate 51.2% (95% lower bound 36.8%) is 2.6x the overall 20.0%"
+        " (22 of 43 samples dropped)",
+        "muslim (religion): drop rate 50.0% (95% lower bound 35.2%) is 2.5x the overall 20.0%"
+        " (20 of 40 samples dropped)",
     ]
     assert not next(a for a in report.axes if a.axis == "age").flagged
     assert build_report(c, LEXICON, drop_factor=3.0, min_count=20).flags == []
+
+
+def wilson(k: int, n: int, z: float = 1.959964) -> float:
+    p = k / n
+    return (p + z * z / (2 * n) - z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))) / (1 + z * z / n)
+
+
+def test_two_drops_out_of_21_are_noise_and_raise_no_flag() -> None:
+    """The trial: "age" flagged on 2 drops out of 21 mentions, against an overall drop rate of 5%. Its
+    rate (9.5%) is above 1.5x 5% with n >= min_count, which the old rule flagged; 2 drops are under
+    min_drops, and the 95% lower bound (2.6%) is not even above the overall rate."""
+    c = BiasCounts(
+        totals=VerdictCounts(keep=190, drop=10),
+        by_kind={IDENTITY: {("age", "young"): VerdictCounts(keep=19, drop=2)}},
+    )
+    report = build_report(c, LEXICON, drop_factor=1.5, min_count=20)
+    age = next(a for a in report.axes if a.axis == "age")
+    young = next(g for g in age.groups if g.group == "young")
+    assert age.drop_rate == young.drop_rate == pytest.approx(2 / 21) and 2 / 21 > 1.5 * 0.05
+    assert young.drop_rate_lower == pytest.approx(wilson(2, 21)) and wilson(2, 21) < 0.05
+    assert (age.flagged, young.flagged, report.flags) == (False, False, [])
+    # neither condition alone lets it through
+    assert build_report(c, LEXICON, min_count=20, min_drops=1).flags == []
+
+
+def test_a_real_disparity_is_flagged() -> None:
+    """60 samples mention the group, 30 dropped, against 10% overall: 50% with a lower bound of 37.7%."""
+    c = BiasCounts(
+        totals=VerdictCounts(keep=900, drop=100),
+        by_kind={IDENTITY: {("religion", "sikh"): VerdictCounts(keep=30, drop=30)}},
+    )
+    report = build_report(c, LEXICON)
+    religion = next(a for a in report.axes if a.axis == "religion")
+    sikh = next(g for g in religion.groups if g.group == "sikh")
+    assert religion.flagged and sikh.flagged
+    assert sikh.drop_rate_lower == pytest.approx(wilson(30, 60)) and wilson(30, 60) > 0.15
+    assert report.flags == [
+        "religion: drop rate 50.0% (95% lower bound 37.7%) is 5.0x the overall 10.0%"
+        " (30 of 60 samples dropped)",
+        "sikh (religion): drop rate 50.0% (95% lower bound 37.7%) is 5.0x the overall 10.0%"
+        " (30 of 60 samples dropped)",
+    ]
+
+
+def test_too_few_drops_are_never_flagged_however_strong() -> None:
+    """4 of 20 dropped against 1% overall: significant, but under min_drops (5 by default)."""
+    c = BiasCounts(
+        totals=VerdictCounts(keep=990, drop=10),
+        by_kind={IDENTITY: {("age", "old"): VerdictCounts(keep=16, drop=4)}},
+    )
+    assert wilson(4, 20) > 1.5 * 0.01
+    assert build_report(c, LEXICON).flags == []
+    assert build_report(c, LEXICON, min_drops=4).flags[0].startswith("age: drop rate 20.0%")
+
+
+def test_replays_are_not_counted() -> None:
+    builder = CountsBuilder()
+    mention = [(IDENTITY, "age", "old")]
+    assert builder.add(Verdict.DROP, mention, ["EXACT_DUPLICATE"])
+    assert not builder.add(Verdict.DROP, mention, ["EXACT_DUPLICATE", "ALREADY_DECIDED"])
+    assert not builder.add(Verdict.KEEP, mention, [ReasonCode.ALREADY_KEPT])
+    assert builder.counts.totals == VerdictCounts(drop=1)
+    assert builder.counts.kind(IDENTITY) == {("age", "old"): VerdictCounts(drop=1)}
+
+
+def test_axes_carry_their_display_label_and_evidence_kinds() -> None:
+    c = counts(
+        identity_mention={
+            ("gender_and_sex", "zz_unlisted"): VerdictCounts(keep=7, drop=1),  # not in the lexicon
+            ("gender_and_sex", "transgender"): VerdictCounts(keep=1),
+            ("ability", "mental_health"): VerdictCounts(keep=2),
+        },
+        identity_evidence={
+            ("gender_and_sex", "name"): VerdictCounts(keep=4),
+            ("gender_and_sex", "lexicon"): VerdictCounts(keep=5, drop=1),
+            ("gender_and_sex", "model"): VerdictCounts(review=1),
+            ("gender_and_sex", "zz_future"): VerdictCounts(keep=1),
+            ("ability", "lexicon"): VerdictCounts(keep=2),
+        },
+    )
+    report = build_report(c, LEXICON)
+    axes = {a.axis: a for a in report.axes}
+    assert set(axes) == set(LEXICON.axes) and set(AXIS_LABELS) >= set(axes)
+    assert [(a, axes[a].display) for a in ("ability", "gender_and_sex", "race_ethnicity", "body_type")] == [
+        ("ability", "disability"),
+        ("gender_and_sex", "gender"),
+        ("race_ethnicity", "race / ethnicity"),
+        ("body_type", "physical appearance"),
+    ]
+    gender = axes["gender_and_sex"]
+    assert [(e.method, e.counts) for e in gender.evidence] == [
+        ("lexicon", VerdictCounts(keep=5, drop=1)),
+        ("name", VerdictCounts(keep=4)),
+        ("model", VerdictCounts(review=1)),
+        ("zz_future", VerdictCounts(keep=1)),
+    ]
+    assert axes["religion"].evidence == []
+    # the unknown group is reported, and the uniform reference spreads over it too
+    groups = {g.group: g for g in gender.groups}
+    known = LEXICON.axes["gender_and_sex"]
+    assert "zz_unlisted" not in known and set(groups) == {*known, "zz_unlisted"}
+    assert groups["zz_unlisted"].share == 7 / 8 and groups["zz_unlisted"].reference == 1 / (len(known) + 1)
+    assert sum(g.reference for g in gender.groups) == pytest.approx(1.0)
+    assert 0 < (gender.total_variation or 0) <= 1 and 0 < (gender.js_divergence or 0) <= 1
+    axis = next(a for a in report_json(report)["axes"] if a["axis"] == "gender_and_sex")
+    assert axis["label"] == "gender"
+    assert axis["evidence"] == {
+        "lexicon": {"keep": 5, "drop": 1, "review": 0, "total": 6},
+        "name": {"keep": 4, "drop": 0, "review": 0, "total": 4},
+        "model": {"keep": 0, "drop": 0, "review": 1, "total": 1},
+        "zz_future": {"keep": 1, "drop": 0, "review": 0, "total": 1},
+    }
+    assert list(axis["evidence"]) == ["lexicon", "name", "model", "zz_future"]
+    assert "zz_unlisted" in {g["group"] for g in axis["groups"]}
+    assert convert.bias_report_in(convert.bias_report(report)) == report
+
+
+def test_an_axis_the_lexicon_does_not_know_is_reported_without_crashing() -> None:
+    c = counts(
+        identity_mention={("dialect", "scots"): VerdictCounts(keep=3, drop=1)},
+        identity_evidence={
+            ("dialect", "model"): VerdictCounts(keep=3, drop=1),
+            ("hobby", "name"): VerdictCounts(keep=1),
+        },
+    )
+    report = build_report(c, LEXICON, min_count=1, min_drops=1)
+    axes = {a.axis: a for a in report.axes}
+    assert axes["dialect"].display == "dialect" and axes["hobby"].counts == VerdictCounts()
+    scots = axes["dialect"].groups[0]
+    assert (scots.group, scots.share, scots.reference) == ("scots", 1.0, 1.0)
+    assert axes["dialect"].total_variation == 0.0
+    assert [e.method for e in axes["hobby"].evidence] == ["name"]
+    doc = report_json(report)
+    assert {a["axis"]: a["label"] for a in doc["axes"]}["hobby"] == "hobby"
 
 
 def test_gender_occupations_pairs_and_toxic_rows() -> None:
@@ -135,7 +274,8 @@ def test_the_report_survives_the_proto_round_trip() -> None:
     builder.add(
         Verdict.REVIEW, [("stereotype", "gender/female", "lazy"), ("occupation_gender", "nurse", "male")]
     )
-    report = build_report(builder.counts, LEXICON, min_count=1, source="test")
+    builder.add(Verdict.KEEP, [("identity_evidence", "religion", "lexicon")])
+    report = build_report(builder.counts, LEXICON, min_count=1, min_drops=1, source="test")
     assert builder.counts.by_kind["identity_mention"] == {("religion", "sikh"): VerdictCounts(keep=1, drop=1)}
     assert convert.bias_report_in(convert.bias_report(report)) == report
 
@@ -171,13 +311,39 @@ def test_the_disproportionate_drop_flag_rises_when_curation_removes_text_about_a
         curator.close()
     assert report.totals == VerdictCounts(keep=50, drop=10)
     assert report.flags == [
-        "religion: drop rate 50.0% is 3.0x the overall 16.7% (10 of 20 samples dropped)",
-        "religion/sikh: drop rate 50.0% is 3.0x the overall 16.7% (10 of 20 samples dropped)",
+        "religion: drop rate 50.0% (95% lower bound 29.9%) is 3.0x the overall 16.7%"
+        " (10 of 20 samples dropped)",
+        "sikh (religion): drop rate 50.0% (95% lower bound 29.9%) is 3.0x the overall 16.7%"
+        " (10 of 20 samples dropped)",
     ]
     religion = next(a for a in report.axes if a.axis == "religion")
     sikh_stat = next(g for g in religion.groups if g.group == "sikh")
     assert (sikh_stat.counts, sikh_stat.share) == (VerdictCounts(keep=10, drop=10), 1.0)
     assert report.source == "collection c"
+
+
+def test_a_resend_is_answered_from_the_log_and_does_not_change_the_report(tmp_path: Path) -> None:
+    """Replays (ALREADY_KEPT for kept samples, ALREADY_DECIDED for drops) are never logged, so a client
+    that retries a whole batch does not double its drops (the noise behind a spurious flag)."""
+    curator = Curator(Settings.load(data_dir=tmp_path), checks=bias_pipeline_checks())
+    try:
+        exact_only = Policy(checks={c: CheckPolicy(enabled=False) for c in ("near_duplicate", "semantic")})
+        curator.create_collection("c", exact_only)
+        samples = [
+            SampleInput(id=f"a{i}", text=f"Story {i % 3}: old people in the village planted {i % 3} trees.")
+            for i in range(6)
+        ]
+        first = curator.filter("c", samples)
+        before = curator.bias_report(StatsQuery(collection="c"))
+        again = curator.filter("c", samples)
+        after = curator.bias_report(StatsQuery(collection="c"))
+    finally:
+        curator.close()
+    assert [d.verdict for d in again] == [d.verdict for d in first]
+    codes = {r.code for d in again for r in d.reasons}
+    assert {ReasonCode.ALREADY_KEPT, ReasonCode.ALREADY_DECIDED} <= codes
+    assert before.totals == VerdictCounts(keep=3, drop=3)
+    assert after == before
 
 
 def test_bias_report_of_an_unknown_collection_is_not_found(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@ and the bias annotations in ``curator filter`` decision lines."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import orjson
@@ -16,14 +17,20 @@ from curator.settings import Settings
 from tests.bias.helpers import bias_pipeline_checks
 
 FIXTURE = Path(__file__).parent / "fixtures" / "collection.jsonl"
+# 8 of the 20 samples mentioning immigrants are dropped (all 8 drops of the fixture's dehumanising
+# lines), against 19.5% overall: 40%, whose 95% lower bound (21.9%) is under the default 1.5x (29.3%)
+# but over the 1.1x these tests run with.
 FLAGS = [
-    "characteristics: drop rate 40.0% is 2.0x the overall 19.5% (8 of 20 samples dropped)",
-    "characteristics/immigration_status: drop rate 40.0% is 2.0x the overall 19.5% (8 of 20 samples dropped)",
+    "characteristics: drop rate 40.0% (95% lower bound 21.9%) is 2.0x the overall 19.5%"
+    " (8 of 20 samples dropped)",
+    "immigration_status (characteristics): drop rate 40.0% (95% lower bound 21.9%) is 2.0x the overall 19.5%"
+    " (8 of 20 samples dropped)",
 ]
+ENV = {"COLUMNS": "200", "CURATOR_CONFIG": None, "CURATOR_BIAS__DROP_FACTOR": "1.1"}
 
 
-def cli(*args: object) -> Result:
-    runner = CliRunner(env={"COLUMNS": "200", "CURATOR_CONFIG": None})
+def cli(*args: object, env: dict[str, str | None] = ENV) -> Result:
+    runner = CliRunner(env=env)
     return runner.invoke(app, [str(a) for a in args])
 
 
@@ -50,7 +57,12 @@ def test_audit_of_samples_writes_json_html_and_decisions(tmp_path: Path) -> None
         }
     ]
     page = html.read_text()
-    assert "<svg" in page and "characteristics/immigration_status: drop rate 40.0%" in page
+    assert "<svg" in page and "immigration_status (characteristics): drop rate 40.0%" in page
+    assert "How identity mentions were found" in page
+    assert (
+        "identity axes (mentions; drop rate; kept samples by how their mentions were found):" in result.stderr
+    )
+    assert "disproportionate drops:" in result.stderr
     by_id = {d["id"]: d for d in lines(decisions)}
     assert len(by_id) == 41
     assert by_id["m10"]["verdict"] == "drop" and by_id["m10"]["reasons"][0]["code"] == "TOXIC_LANGUAGE"
@@ -61,6 +73,11 @@ def test_audit_prints_json_without_out_and_wants_one_source(tmp_path: Path) -> N
     result = cli("audit", FIXTURE)
     assert result.exit_code == 0, result.output
     assert orjson.loads(result.stdout)["flags"] == FLAGS
+    defaults = cli("audit", FIXTURE, env={**ENV, "CURATOR_BIAS__DROP_FACTOR": None})
+    assert defaults.exit_code == 0, defaults.output
+    report = orjson.loads(defaults.stdout)
+    assert (report["flags"], report["drop_factor"], report["min_drops"]) == ([], 1.5, 5)
+    assert "no axis or group is dropped disproportionately" in defaults.stderr
     assert cli("audit").exit_code == 2
     assert cli("audit", FIXTURE, "--collection", "c").exit_code == 2
 
@@ -72,6 +89,8 @@ def test_filter_lines_carry_annotations_and_audits_of_file_and_log_agree(tmp_pat
     by_id = {d["id"]: d for d in lines(decisions)}
     text = "Write a welcome guide for refugees arriving in a new city, covering housing and schools."
     start = text.index("refugees")
+    confidence = by_id["m0"]["annotations"][0].pop("confidence")
+    assert re.fullmatch(r"[01]\.\d\d", confidence)  # how sure the lexicon is of the term: the detector's
     assert by_id["m0"]["annotations"] == [
         {
             "check": "bias",
@@ -80,7 +99,6 @@ def test_filter_lines_carry_annotations_and_audits_of_file_and_log_agree(tmp_pat
             "group": "immigration_status",
             "term": "refugee",
             "method": "lexicon",
-            "confidence": "1.00",
             "span": [start, start + len("refugees")],
         },
         {
