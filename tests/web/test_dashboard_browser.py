@@ -155,13 +155,22 @@ def test_page_loads_without_errors_and_every_chart_matches_the_api(seeded: Seede
     drawn_bias = chart(page, "chart-bias")
     assert drawn_bias is not None
     assert drawn_bias["datasets"][0]["data"] == pytest.approx([a["drop_rate"] for a in axes])
-    assert [label.split(" (")[0] for label in drawn_bias["labels"]] == [a["axis"] for a in axes]
+    assert [label.split(" (")[0] for label in drawn_bias["labels"]] == [a["label"] for a in axes]
+    options = page.page.locator("[data-testid='bias-axis'] option")
+    assert options.all_inner_texts() == [a["label"] for a in axes]  # display names; values stay keys
+    assert [options.nth(i).get_attribute("value") for i in range(options.count())] == [
+        a["axis"] for a in axes
+    ]
     share = chart(page, "chart-bias-share")
     assert share is not None and len(share["datasets"][0]["data"]) > 0
     selected = page.page.get_by_test_id("bias-axis").input_value()
     (axis,) = [a for a in axes if a["axis"] == selected]
     assert sum(share["datasets"][0]["data"]) == pytest.approx(1.0)  # shares of the axis's kept mentions
     assert len(share["datasets"][0]["data"]) == len([g for g in axis["groups"] if g["counts"]["total"]])
+    evidence = page.page.get_by_test_id("bias-evidence").inner_text()
+    assert axis["evidence"] and evidence.startswith(f"{axis['label']}, mentions found by: ")
+    for method, c in axis["evidence"].items():
+        assert f"{method} {c['keep']:,} kept of {c['total']:,}" in evidence
     flags = page.page.locator("[data-testid='bias-flag-list'] li")
     assert flags.count() == len(bias["flags"])
     assert flags.all_inner_texts() == bias["flags"]

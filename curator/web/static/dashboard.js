@@ -520,14 +520,15 @@
 
   function renderBias(bias) {
     setText("bias-meta", `lexicon ${bias.lexicon_version} · overall drop rate ${fmtPct(bias.overall_drop_rate)}`
-      + ` · flagged above ${bias.drop_factor}× with at least ${bias.min_count} samples`);
+      + ` · flagged when the 95% lower bound of a drop rate is above ${bias.drop_factor}× it,`
+      + ` with at least ${bias.min_count} samples and ${bias.min_drops} drops`);
     const flags = $("bias-flags");
     if (bias.flags.length) {
       flags.replaceChildren(el("ul", { class: "flags", "data-testid": "bias-flag-list" },
         ...bias.flags.map((line) => el("li", { text: line }))));
     } else if (bias.totals.total) {
       flags.replaceChildren(el("ul", { class: "flags ok" }, el("li", {
-        text: `No identity axis or group is dropped more than ${bias.drop_factor}× the overall rate.`,
+        text: `No identity axis or group is dropped more than ${bias.drop_factor}× the overall rate with 95% confidence.`,
       })));
     } else {
       flags.replaceChildren();
@@ -540,14 +541,14 @@
       draw("chart-bias", {
         type: "bar",
         data: {
-          labels: axes.map((a) => `${a.axis} (${fmtInt(a.counts.total)})`),
+          labels: axes.map((a) => `${axisLabel(a)} (${fmtInt(a.counts.total)})`),
           datasets: [{
             label: "drop rate",
             data: axes.map((a) => a.drop_rate),
-            // flagged: red; too few samples to be flagged: pale
+            // flagged: red; too few samples or drops to be flagged: pale
             backgroundColor: axes.map((a) => (a.disproportionate_drop
               ? COLORS.drop
-              : alpha(COLORS.slate, a.counts.total < bias.min_count ? 0.3 : 0.8))),
+              : alpha(COLORS.slate, tooFew(bias, a) ? 0.3 : 0.8))),
             borderRadius: 3,
             maxBarThickness: 20,
           }],
@@ -572,8 +573,10 @@
                 label: (item) => {
                   const a = axes[item.dataIndex];
                   return [`drop rate ${fmtPct(a.drop_rate)} of ${fmtInt(a.counts.total)} mentions`
-                    + (a.counts.total < bias.min_count ? ` (under ${bias.min_count}: never flagged)` : ""),
-                    `skew vs reference: TV ${fmtNum(a.total_variation, 2)}, JS ${fmtNum(a.js_divergence, 2)}`];
+                    + ` (95% lower bound ${fmtPct(a.drop_rate_lower)})`
+                    + (tooFew(bias, a) ? ` (under ${bias.min_count} samples or ${bias.min_drops} drops: never flagged)` : ""),
+                    `skew vs reference: TV ${fmtNum(a.total_variation, 2)}, JS ${fmtNum(a.js_divergence, 2)}`,
+                    `found by: ${evidenceText(a)}`];
                 },
               },
             },
@@ -589,7 +592,7 @@
     }
     const select = $("bias-axis");
     const previous = select.value;
-    select.replaceChildren(...axes.map((a) => el("option", { value: a.axis, text: a.axis })));
+    select.replaceChildren(...axes.map((a) => el("option", { value: a.axis, text: axisLabel(a) })));
     select.parentElement.hidden = !axes.length;
     if (axes.some((a) => a.axis === previous)) select.value = previous;
     renderBiasShare(bias);
@@ -599,8 +602,28 @@
       + (p.she_per_he === null ? "" : ` (she per he ${fmtNum(p.she_per_he, 2)})`));
   }
 
+  // The axis's display name ("disability" for ability); JSON keys stay HolisticBias's.
+  function axisLabel(axis) {
+    return axis.label || axis.axis.replaceAll("_", " ");
+  }
+
+  // Too few samples or drops to be flagged, whatever the rate.
+  function tooFew(bias, axis) {
+    return axis.counts.total < bias.min_count || axis.counts.drop < (bias.min_drops || 1);
+  }
+
+  // Kept samples (of all) whose mentions of the axis each method found: lexicon, name, model.
+  function evidenceText(axis) {
+    const found = Object.entries(axis.evidence || {});
+    if (!found.length) return "no evidence annotations";
+    return found.map(([method, c]) => `${method} ${fmtInt(c.keep)} kept of ${fmtInt(c.total)}`).join(" · ");
+  }
+
   function renderBiasShare(bias) {
     const axis = bias.axes.find((a) => a.axis === $("bias-axis").value);
+    const evidence = $("bias-evidence");
+    evidence.hidden = !axis;
+    if (axis) setText("bias-evidence", `${axisLabel(axis)}, mentions found by: ${evidenceText(axis)}`);
     if (!axis || !axis.counts.keep) {
       setText("bias-axis-meta", "Share of the axis's mentions in kept samples, against the reference share.");
       return draw("chart-bias-share", null);
@@ -608,9 +631,9 @@
     const seen = axis.groups.filter((g) => g.counts.total > 0).sort((a, b) => b.share - a.share || b.counts.total - a.counts.total);
     const shown = seen.slice(0, 16);
     const unseen = axis.groups.length - seen.length;
-    setText("bias-axis-meta", `${axis.axis}: total variation ${fmtNum(axis.total_variation, 2)}, JS divergence `
+    setText("bias-axis-meta", `${axisLabel(axis)}: total variation ${fmtNum(axis.total_variation, 2)}, JS divergence `
       + `${fmtNum(axis.js_divergence, 2)} from the reference.`
-      + (unseen ? ` ${unseen} more group${unseen === 1 ? "" : "s"} of the lexicon never mentioned.` : ""));
+      + (unseen ? ` ${unseen} more group${unseen === 1 ? "" : "s"} never mentioned.` : ""));
     $("chart-bias-share").parentElement.style.height = `${Math.max(160, 60 + shown.length * 30)}px`;
     draw("chart-bias-share", {
       type: "bar",
