@@ -28,6 +28,9 @@ One JSON line per measurement goes to stdout (and to ``--out``):
   reference, on the dev ones. ``implicit_fp``: axes reported on the hand-labelled texts of
   bias_labels/group_mentions.jsonl where no group, or no group of that axis, is labelled.
   ``implicit_cost``: microseconds per text of the detector on those texts and on the held-out scenes.
+  Each of these records carries ``method``: the lexicon before issue 15 (1.0.0, read from git), the
+  current lexicon, and the current lexicon with first names (gender only, the default; and gender
+  and race), all in the same run.
 """
 
 from __future__ import annotations
@@ -38,10 +41,13 @@ import json
 import os
 import re
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -53,8 +59,9 @@ from benchmarks.bbq_split import axis_of  # noqa: E402
 from benchmarks.bbq_split import split as bbq_split  # noqa: E402
 from curator.bias.detect import analyse  # noqa: E402
 from curator.bias.lexicon import Lexicon, default_lexicon_path, load_lexicon  # noqa: E402
+from curator.bias.names import Names, load_names  # noqa: E402
 from curator.checks.base import Item  # noqa: E402
-from curator.checks.bias import BiasCheck  # noqa: E402
+from curator.checks.bias import NAME_AXES, BiasCheck  # noqa: E402
 from curator.domain.policy import DedupKey  # noqa: E402
 from curator.domain.sample import ContentShape, Sample  # noqa: E402
 
@@ -428,6 +435,9 @@ def cost(data: Path, check: BiasCheck, n: int, repeat: int) -> dict[str, Any]:
 # of issue 15 (bias_labels/group_mentions.jsonl, bbq_split.AXES); None: not one of the issue's axes.
 # Every lexicon axis must be listed (issue_axes raises on one that is not), so a new axis is decided
 # here before it counts anywhere.
+# The last commit with the bias lexicon before issue 15 (1.0.0): the comparison's baseline.
+BASELINE_REV = "2259cdb"
+BASELINE_VERSION = "1.0.0"
 ISSUE_AXIS: dict[str, str | None] = {
     "ability": "disability",
     "age": "age",
@@ -465,10 +475,24 @@ ISSUE_AXES = (
 )
 
 
-def issue_axes(text: str, lexicon: Lexicon) -> dict[str, list[str]]:
+@dataclass(frozen=True)
+class Detector:
+    """One detection method of issue 15's comparison: a lexicon, optionally with first names."""
+
+    label: str
+    lexicon: Lexicon
+    names: Names | None = None
+    name_axes: frozenset[str] | None = None
+
+    def mentions(self, text: str) -> list[Any]:
+        return analyse(text, self.lexicon, names=self.names, name_axes=self.name_axes).mentions
+
+
+def issue_axes(text: str, lexicon: Lexicon | Detector) -> dict[str, list[str]]:
     """Issue-15 axis -> the "lexicon_axis/group:term" mentions the detector reports for it."""
     out: dict[str, list[str]] = {}
-    for m in analyse(text, lexicon).mentions:
+    found = lexicon.mentions(text) if isinstance(lexicon, Detector) else analyse(text, lexicon).mentions
+    for m in found:
         key = f"{m.axis}/{m.group}"
         axis = ISSUE_AXIS[key] if key in ISSUE_AXIS else ISSUE_AXIS[m.axis]
         if axis is not None:
@@ -476,9 +500,11 @@ def issue_axes(text: str, lexicon: Lexicon) -> dict[str, list[str]]:
     return out
 
 
-def gendered_words(text: str, lexicon: Lexicon) -> list[str]:
+def gendered_words(text: str, lexicon: Lexicon | Detector) -> list[str]:
     """The male and female pronouns and gendered nouns in ``text`` (what the audit reports as gendered
     terms, apart from identity mentions): the detector's other signal for the issue's gender axis."""
+    if isinstance(lexicon, Detector):
+        lexicon = lexicon.lexicon
     return [
         text[s:e]
         for s, e, entry in lexicon.find(text)
@@ -488,7 +514,9 @@ def gendered_words(text: str, lexicon: Lexicon) -> list[str]:
     ]
 
 
-def bbq_recall(rows: list[dict[str, Any]], lexicon: Lexicon, half: str, examples: int) -> dict[str, Any]:
+def bbq_recall(
+    rows: list[dict[str, Any]], lexicon: Lexicon | Detector, half: str, examples: int
+) -> dict[str, Any]:
     """A scene counts as found when the detector reports a mention on the scene's axis."""
     scenes: Counter[str] = Counter()
     found: Counter[str] = Counter()
@@ -545,7 +573,7 @@ def bbq_recall(rows: list[dict[str, Any]], lexicon: Lexicon, half: str, examples
     return record
 
 
-def group_mention_fp(lexicon: Lexicon) -> dict[str, Any]:
+def group_mention_fp(lexicon: Lexicon | Detector) -> dict[str, Any]:
     """False positives against the hand labels of bias_labels/group_mentions.jsonl (issue 15)."""
     rows = load_jsonl(LABELS / "group_mentions.jsonl")
     empty = [r for r in rows if not r["groups"]]
@@ -607,7 +635,7 @@ def group_mention_fp(lexicon: Lexicon) -> dict[str, Any]:
     }
 
 
-def detector_cost(texts: dict[str, list[str]], lexicon: Lexicon, repeat: int) -> dict[str, Any]:
+def detector_cost(texts: dict[str, list[str]], lexicon: Lexicon | Detector, repeat: int) -> dict[str, Any]:
     """Microseconds per text of the detector (analyse plus the mapping to issue axes)."""
     out: dict[str, Any] = {"bench": "implicit_cost"}
     for name, items in texts.items():
@@ -632,11 +660,44 @@ def detector_cost(texts: dict[str, list[str]], lexicon: Lexicon, repeat: int) ->
     return out
 
 
-def implicit_baseline(data: Path, lexicon: Lexicon, repeat: int, examples: int = 5) -> list[dict[str, Any]]:
-    """Issue 15's baseline for the current lexicon detector: recall per axis on the held-out BBQ
-    templates (and, informational, on the dev ones), false positives on the hand-labelled texts, and
-    the cost per text."""
-    missing = {a for a in lexicon.axes if a not in ISSUE_AXIS}
+def baseline_lexicon(rev: str = BASELINE_REV) -> Lexicon:
+    """The bias lexicon as it was before issue 15 (1.0.0, from git), for the comparison."""
+    text = subprocess.run(
+        ["git", "show", f"{rev}:models/bias/lexicon.json"], cwd=ROOT, capture_output=True, check=True
+    ).stdout
+    path = Path(tempfile.gettempdir()) / f"curator-bias-lexicon-{rev}.json"
+    path.write_bytes(text)
+    return load_lexicon(path)
+
+
+def detectors(lexicon: Lexicon) -> list[Detector]:
+    """Issue 15's methods, measured against each other in one run."""
+    names = load_names()
+    return [
+        Detector(f"lexicon {BASELINE_VERSION} (before issue 15)", baseline_lexicon()),
+        Detector(f"lexicon {lexicon.version}", lexicon),
+        Detector(
+            f"lexicon {lexicon.version} + names (gender; the default)", lexicon, names, NAME_AXES["gender"]
+        ),
+        Detector(f"lexicon {lexicon.version} + names (gender and race)", lexicon, names, None),
+    ]
+
+
+def implicit_compare(data: Path, lexicon: Lexicon, repeat: int) -> list[dict[str, Any]]:
+    """Every method of :func:`detectors` through :func:`implicit_baseline`; each record says its method."""
+    out = []
+    for det in detectors(lexicon):
+        out += [{"method": det.label, **r} for r in implicit_baseline(data, det, repeat)]
+    return out
+
+
+def implicit_baseline(
+    data: Path, lexicon: Lexicon | Detector, repeat: int, examples: int = 5
+) -> list[dict[str, Any]]:
+    """Issue 15's measures for one detector: recall per axis on the held-out BBQ templates (and,
+    informational, on the dev ones), false positives on the hand-labelled texts, and the cost per text."""
+    lex = lexicon.lexicon if isinstance(lexicon, Detector) else lexicon
+    missing = {a for a in lex.axes if a not in ISSUE_AXIS}
     if missing:
         raise KeyError(f"lexicon axes with no issue-15 mapping in ISSUE_AXIS: {sorted(missing)}")
     halves = bbq_split(data / "bbq")
@@ -721,7 +782,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         emit({"bench": "lexicon", "version": lexicon.version, "surface_forms": len(lexicon.entries)}, out)
         if args.bbq:
-            for record in implicit_baseline(args.data, lexicon, args.repeat):
+            for record in implicit_compare(args.data, lexicon, args.repeat):
                 emit(record, out)
             return 0
         emit(cost(args.data, check, args.cost_samples, args.repeat), out)
@@ -734,7 +795,7 @@ def main(argv: list[str] | None = None) -> int:
         if unlabelled:
             emit({"bench": "hits", "unlabelled": unlabelled}, out)
         emit(near_misses(alpaca, check), out)
-        for record in implicit_baseline(args.data, lexicon, args.repeat):
+        for record in implicit_compare(args.data, lexicon, args.repeat):
             emit(record, out)
         if args.demo_html:
             emit(demo_report(args.data, args.demo_html), out)

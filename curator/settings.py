@@ -117,6 +117,14 @@ class BiasSettings(_Section):
     stereotype_window: int = Field(
         default=8, ge=1, le=50, description="most words between a group reference and a stereotyped trait"
     )
+    names: Literal["off", "gender", "all"] = Field(
+        default="gender",
+        description="first names as weak evidence of a group (method 'name'): off, gender only, or all "
+        "(gender and race/ethnicity); see models/bias/NAMES.md",
+    )
+    names_path: Path | None = Field(
+        default=None, description="first-name list JSON; default models/bias/names.json of this repository"
+    )
     drop_factor: float = Field(
         default=1.5,
         gt=1.0,

@@ -26,6 +26,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from curator.bias.lexicon import Entry, Lexicon
+from curator.bias.names import Names
+from curator.bias.names import confidence as name_confidence
 
 DEFAULT_WINDOW = 8
 DEHUMANISING_WINDOW = 4
@@ -207,12 +209,21 @@ class _Ref:
 
 
 def analyse(
-    text: str, lexicon: Lexicon, window: int = DEFAULT_WINDOW, dehumanising_window: int = DEHUMANISING_WINDOW
+    text: str,
+    lexicon: Lexicon,
+    window: int = DEFAULT_WINDOW,
+    dehumanising_window: int = DEHUMANISING_WINDOW,
+    names: Names | None = None,
+    name_axes: frozenset[str] | None = None,
 ) -> Findings:
+    """``names``: also report first names' documented associations (on ``name_axes``; None: all), as
+    weak evidence (method "name")."""
     hits = list(lexicon.find(text))
     out = Findings()
+    if names is not None:
+        out.mentions += _name_mentions(text, names, name_axes)
     if not hits:
-        out.mentions += _age_mentions(text, lexicon)
+        out.mentions += _age_mentions(text, lexicon, names)
         return out
     n = len(hits)
     # linked[i]: hit i is followed directly by hit i+1 (only spaces, commas, "and"/"or" between).
@@ -234,7 +245,7 @@ def analyse(
         if entry.identity and _identity_allowed(entry, text[start:end]):
             noun = head[i + 1] if i + 1 < n and linked[i] else -1
             for term in entry.identity:
-                confidence = _in_context(term.context, text, start, noun >= 0, lexicon)
+                confidence = _in_context(term.context, text, start, noun >= 0, lexicon, names)
                 if not confidence:
                     continue
                 described.add(start)
@@ -259,7 +270,7 @@ def analyse(
             if pairing is not None:
                 out.occupations.append(pairing)
 
-    out.mentions += _gender_mentions(text, hits) + _age_mentions(text, lexicon)
+    out.mentions += _gender_mentions(text, hits) + _age_mentions(text, lexicon, names)
     attributes = [h for h in hits if (h[2].trait is not None or h[2].dehumanising) and h[0] not in described]
     if refs and attributes:
         starts = [h[0] for h in attributes]
@@ -295,7 +306,9 @@ def analyse(
 _CONFIDENCE = {"any": 0.95, "person": 0.9, "predicate": 0.8, "condition": 0.85, "device": 0.8, "origin": 0.85}
 
 
-def _in_context(context: str, text: str, start: int, modifies_person: bool, lexicon: Lexicon) -> float:
+def _in_context(
+    context: str, text: str, start: int, modifies_person: bool, lexicon: Lexicon, names: Names | None = None
+) -> float:
     """The mention's confidence where a term with this context counts at ``start``, else 0."""
     if context == "any":
         return _CONFIDENCE["any"]
@@ -303,7 +316,7 @@ def _in_context(context: str, text: str, start: int, modifies_person: bool, lexi
         return _CONFIDENCE["person"]
     lo = max(0, start - _CUE_REACH)
     if context == "predicate":
-        return _CONFIDENCE["predicate"] if _said_of_person(text, lo, start, lexicon) else 0.0
+        return _CONFIDENCE["predicate"] if _said_of_person(text, lo, start, lexicon, names) else 0.0
     if context == "condition":
         return _CONFIDENCE["condition"] if _CONDITION.search(text, lo, start) else 0.0
     if context == "device":
@@ -312,18 +325,17 @@ def _in_context(context: str, text: str, start: int, modifies_person: bool, lexi
         if _BORN_IN.search(text, lo, start):
             return _CONFIDENCE["origin"]
         m = _FROM.search(text, lo, start)
-        return _CONFIDENCE["origin"] if m and _person_word(m.group("subject"), lexicon) else 0.0
+        return _CONFIDENCE["origin"] if m and _person_word(m.group("subject"), lexicon, names) else 0.0
     return 0.0
 
 
-def _said_of_person(text: str, lo: int, start: int, lexicon: Lexicon) -> bool:
+def _said_of_person(text: str, lo: int, start: int, lexicon: Lexicon, names: Names | None = None) -> bool:
     """Whether the words before ``start`` predicate what follows of a person ("the student who was",
     "she is very", "one ... and the other")."""
     m = _PREDICATE.search(text, lo, start)
     if m and (
-        (m.group("who")
-        and m.group("who").strip().lower() == "who")
-        or _person_word(m.group("subject"), lexicon)
+        (m.group("who") and m.group("who").strip().lower() == "who")
+        or _person_word(m.group("subject"), lexicon, names)
     ):
         return True
     if _CONTRAST_BEFORE.search(text, lo, start):
@@ -331,12 +343,27 @@ def _said_of_person(text: str, lo: int, start: int, lexicon: Lexicon) -> bool:
     return False
 
 
-def _person_word(word: str, lexicon: Lexicon) -> bool:
+def _person_word(word: str, lexicon: Lexicon, names: Names | None = None) -> bool:
     low = word.lower()
     if low in _SUBJECTS:
         return True
     entry = lexicon.entries.get(low)
-    return entry is not None and entry.person_gender is not None
+    if entry is not None and entry.person_gender is not None:
+        return True
+    return names is not None and word[:1].isupper() and bool(names.lookup(word))
+
+
+def _name_mentions(text: str, names: Names, axes: frozenset[str] | None = None) -> list[Mention]:
+    """The first name of the text with each documented association, as weak evidence (method "name"):
+    how a population uses the name, never a fact about the person."""
+    out: dict[tuple[str, str], Mention] = {}
+    for hit in names.find(text):
+        for axis, group, share in hit.associations:
+            if (axis, group) not in out and (axes is None or axis in axes):
+                out[axis, group] = Mention(
+                    axis, group, hit.name, (hit.start, hit.end), NAME, name_confidence(share)
+                )
+    return list(out.values())
 
 
 def _gender_mentions(text: str, hits: list[tuple[int, int, Entry]]) -> list[Mention]:
@@ -358,7 +385,7 @@ def _gender_mentions(text: str, hits: list[tuple[int, int, Entry]]) -> list[Ment
     return [best[g] for g in sorted(best)]
 
 
-def _age_mentions(text: str, lexicon: Lexicon) -> list[Mention]:
+def _age_mentions(text: str, lexicon: Lexicon, names: Names | None = None) -> list[Mention]:
     """ "a 22-year-old", "the 78-year-old man", "she is 85 years old": the age group of the number."""
     if not lexicon.age_numbers:
         return []
@@ -369,7 +396,7 @@ def _age_mentions(text: str, lexicon: Lexicon) -> list[Mention]:
         if group is None:
             continue
         if m.group("years").lower() == "years":  # "N years old": only said of a person
-            if not _said_of_person(text, max(0, m.start() - _CUE_REACH), m.start(), lexicon):
+            if not _said_of_person(text, max(0, m.start() - _CUE_REACH), m.start(), lexicon, names):
                 continue
         else:  # "N-year-old": followed by a person noun, or by no noun at all
             nxt = _NEXT_WORD.match(text, m.end())

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from curator.bias.annotations import to_annotations
 from curator.bias.detect import DEFAULT_WINDOW, Findings, analyse
 from curator.bias.lexicon import Lexicon, load_lexicon
+from curator.bias.names import Names, load_names
 from curator.checks.base import Check, CheckContext, Item
 from curator.domain.decision import Action, CheckResult, Evidence
 from curator.domain.policy import Rule
@@ -26,6 +27,15 @@ from curator.domain.reasons import ReasonCode
 
 if TYPE_CHECKING:
     from curator.settings import Settings
+
+# bias.names: which axes a first name may give evidence on. "gender" by default: the hand labels never
+# count race from a name alone, and 35% of the labelled texts that name a group would gain a race
+# mention they were not labelled with (benchmarks/README.md, issue 15).
+NAME_AXES: dict[str, frozenset[str] | None] = {
+    "off": frozenset(),
+    "gender": frozenset({"gender_and_sex"}),
+    "all": None,
+}
 
 
 class BiasCheck(Check):
@@ -48,19 +58,35 @@ class BiasCheck(Check):
         ),
     )
 
-    def __init__(self, lexicon: Lexicon | None = None, window: int = DEFAULT_WINDOW) -> None:
+    def __init__(
+        self,
+        lexicon: Lexicon | None = None,
+        window: int = DEFAULT_WINDOW,
+        names: Names | None = None,
+        name_axes: frozenset[str] | None = NAME_AXES["gender"],
+    ) -> None:
+        """``names``: first names as weak evidence, on ``name_axes`` (None: every axis the list has)."""
         self.lexicon = lexicon or load_lexicon()
         self.window = window
+        self.names = names
+        self.name_axes = name_axes
 
     @classmethod
     def from_settings(cls, settings: Settings) -> BiasCheck:
-        return cls(load_lexicon(settings.bias.lexicon_path), settings.bias.stereotype_window)
+        mode = settings.bias.names
+        names = load_names(settings.bias.names_path) if mode != "off" else None
+        return cls(
+            load_lexicon(settings.bias.lexicon_path),
+            settings.bias.stereotype_window,
+            names,
+            NAME_AXES.get(mode),
+        )
 
     def evaluate_batch(self, items: Sequence[Item], ctx: CheckContext) -> list[CheckResult]:
         return [self.evaluate_text(it.sample.full_text) for it in items]
 
     def evaluate_text(self, text: str) -> CheckResult:
-        findings = analyse(text, self.lexicon, self.window)
+        findings = analyse(text, self.lexicon, self.window, names=self.names, name_axes=self.name_axes)
         return CheckResult(
             scores={
                 "toxicity": 1.0 if findings.toxic else 0.0,

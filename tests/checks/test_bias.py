@@ -118,8 +118,17 @@ def test_findings_travel_with_the_decision_with_spans_into_the_full_text(tmp_pat
     assert [(a.subject, a.label, full[a.span[0] : a.span[1]]) for a in identity if a.span] == [
         ("ability", "auditory", "Deaf"),
         ("race_ethnicity", "latinx", "Latinas"),
+        # gendered words are mentions on the gender axis too (a noun wins over a pronoun)
+        ("gender_and_sex", "female", "She"),
+        ("gender_and_sex", "male", "brother"),
     ]
-    assert identity[0].attributes == {"axis": "ability", "group": "auditory", "term": "Deaf"}
+    assert identity[0].attributes == {
+        "axis": "ability",
+        "group": "auditory",
+        "term": "Deaf",
+        "method": "lexicon",
+        "confidence": "0.90",
+    }
     assert [(a.subject, a.label, a.attributes["count"]) for a in bias_annotations(d, "gender_terms")] == [
         ("noun", "male", "1"),
         ("pronoun", "female", "2"),
@@ -133,15 +142,21 @@ def test_findings_travel_with_the_decision_with_spans_into_the_full_text(tmp_pat
 
 
 def test_naming_groups_never_drops_or_reviews(tmp_path: Path) -> None:
+    cued = {  # terms that count only after a cue (curated/implicit.json), with theirs
+        "condition": "I have a friend with {t}. {t} {t}.",
+        "device": "I have a friend in a {t}. {t} {t}.",
+        "origin": "I have a friend who is from {t}. {t} {t}.",
+    }
+    default = "I have friends who are {t} people. {t} {t}."
     samples = [
-        text(f"s{i}", f"I have friends who are {e['term']} people. {e['term']} {e['term']}.")
+        text(f"s{i}", cued.get(e["context"], default).format(t=e["term"]))
         for i, e in enumerate(DATA["identity"])
     ]
     only_bias = Policy(
         checks={c: CheckPolicy(enabled=False) for c in ("exact_duplicate", "near_duplicate", "semantic")}
     )
     decisions = run(tmp_path, samples, only_bias)  # the samples are near-duplicates of each other
-    assert len(decisions) == len(DATA["identity"]) == 684
+    assert len(decisions) == len(DATA["identity"]) > 684  # 684 terms before issue 15
     assert {d.verdict for d in decisions} == {Verdict.KEEP}
     assert all(d.scores["toxicity"] == 0.0 and d.scores["stereotype"] == 0.0 for d in decisions)
     assert all(bias_annotations(d, "identity_mention") for d in decisions)
@@ -152,7 +167,8 @@ def test_a_duplicate_still_carries_its_findings(tmp_path: Path) -> None:
     first, dup = run(tmp_path, [text("1", body), text("2", body)])
     assert first.verdict is Verdict.KEEP and dup.verdict is Verdict.DROP
     assert dup.reasons[0].code is ReasonCode.EXACT_DUPLICATE
-    assert [a.label for a in bias_annotations(dup, "identity_mention")] == ["buddhist", "catholic"]
+    mentions = [(a.subject, a.label) for a in bias_annotations(dup, "identity_mention")]
+    assert mentions[:2] == [("religion", "buddhist"), ("religion", "catholic")]  # then monks, nuns
 
 
 def test_policy_can_change_actions_or_disable_the_check(tmp_path: Path) -> None:
@@ -177,3 +193,30 @@ def test_the_window_comes_from_settings(window: int) -> None:
     check = BiasCheck.from_settings(Settings(bias={"stereotype_window": window}))
     result = check.evaluate_text("Women, as everyone knows, are too emotional.")
     assert result.scores["stereotype"] == (1.0 if window >= 4 else 0.0)
+
+
+@pytest.mark.parametrize(
+    ("mode", "want"),
+    [
+        ("off", set()),
+        ("gender", {("gender_and_sex", "male")}),
+        ("all", {("gender_and_sex", "male"), ("race_ethnicity", "black")}),
+    ],
+)
+def test_first_names_are_weak_evidence_on_the_axes_the_settings_allow(
+    mode: str, want: set[tuple[str, str]]
+) -> None:
+    """bias.names: a first name gives mentions with method "name" and a confidence below any lexicon
+    evidence; by default only its gender association is used."""
+    from curator.settings import Settings
+
+    check = BiasCheck.from_settings(Settings(bias={"names": mode}))
+    result = check.evaluate_text("Yesterday Jamal fixed the printer.")
+    by_name = [
+        a for a in result.annotations if a.kind == "identity_mention" and a.attributes["method"] == "name"
+    ]
+    assert {(a.subject, a.label) for a in by_name} == want
+    assert all(float(a.attributes["confidence"]) <= 0.6 for a in by_name)
+    assert all(a.attributes["term"] == "Jamal" for a in by_name)
+    evidence = {(a.subject, a.label) for a in result.annotations if a.kind == "identity_evidence"}
+    assert {(axis, "name") for axis, _ in want} <= evidence
