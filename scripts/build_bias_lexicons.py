@@ -199,6 +199,7 @@ def identity_entries(
             add(country["country"], "nationality", country["group"], "origin", "implicit", None, False)
     if implicit:
         axes.setdefault("gender_and_sex", set()).update({"female", "male"})  # gendered words and names
+        axes.setdefault("body_type", set()).add("clothing")  # detect.py: clothes that mark the wearer
     ordered = sorted(entries.values(), key=lambda e: (e["axis"], e["group"], key(e["term"])))
     for e in ordered:
         e["forms"] = dict(sorted(e["forms"].items()))

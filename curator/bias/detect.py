@@ -145,6 +145,20 @@ _AFTER_AGE = frozenset(
         ")",
     ]
 )
+# Clothes that mark how someone looks or what they can afford ("dressed in a poorly fitting suit",
+# "wearing designer heels"): a marking adjective is required, so "wearing a hat" is no mention.
+_DRESS = re.compile(
+    r"(?<!\w)(?:dressed\s+in|wearing|wore|wears|clad\s+in|in)\s+(?:(?:a|an|the|his|her|their|some)\s+)?"
+    r"(?:(?:very|really|rather|old|new|brand|clearly|obviously)\s+)*"
+    r"(?P<marker>designer|expensive|cheap|luxury|branded|shabby|ragged|tattered|torn|threadbare|worn[\s-]out|worn|"
+    r"stained|dirty|frayed|faded|ill[\s-]fitting|poorly[\s-]fitting|badly[\s-]fitting|baggy|tight|custom[\s-]made|"
+    r"custom[\s-]tailored|tailored|bespoke|fancy|flashy|elegant|secondhand|second[\s-]hand|thrift[\s-]store|"
+    r"hand[\s-]me[\s-]down|revealing|skimpy|modest)\s+(?:\w+\s+){0,2}?"
+    r"(?P<item>clothes|clothing|outfits?|suits?|pantsuits?|dress(?:es)?|gowns?|shoes|sneakers|heels|boots|jeans|"
+    r"pants|trousers|shirts?|t-shirts?|hoodies?|jackets?|coats?|uniforms?|sweaters?|skirts?|blazers?|rags|attire)"
+    r"(?!\w)",
+    re.IGNORECASE,
+)
 _NEXT_WORD = re.compile(r"\s*(\w+|[^\w\s])?")
 
 
@@ -223,7 +237,8 @@ def analyse(
     if names is not None:
         out.mentions += _name_mentions(text, names, name_axes)
     if not hits:
-        out.mentions += _age_mentions(text, lexicon, names)
+        if lexicon.age_numbers:
+            out.mentions += _age_mentions(text, lexicon, names) + _dress_mentions(text)
         return out
     n = len(hits)
     # linked[i]: hit i is followed directly by hit i+1 (only spaces, commas, "and"/"or" between).
@@ -270,7 +285,10 @@ def analyse(
             if pairing is not None:
                 out.occupations.append(pairing)
 
-    out.mentions += _gender_mentions(text, hits) + _age_mentions(text, lexicon, names)
+    if lexicon.age_numbers:  # the implicit rules of lexicon 2.0 (a 1.0 lexicon keeps its old behaviour)
+        out.mentions += (
+            _gender_mentions(text, hits) + _age_mentions(text, lexicon, names) + _dress_mentions(text)
+        )
     attributes = [h for h in hits if (h[2].trait is not None or h[2].dehumanising) and h[0] not in described]
     if refs and attributes:
         starts = [h[0] for h in attributes]
@@ -412,6 +430,15 @@ def _age_mentions(text: str, lexicon: Lexicon, names: Names | None = None) -> li
             Mention("age", group, f"{age}-year-old", (m.start(), m.end()), LEXICON, _CONFIDENCE["person"])
         )
     return out
+
+
+def _dress_mentions(text: str) -> list[Mention]:
+    """Clothes described by what they say about the wearer, as a physical-appearance mention (once)."""
+    m = _DRESS.search(text)
+    if m is None:
+        return []
+    term = f"{m.group('marker')} {m.group('item')}".lower()
+    return [Mention("body_type", "clothing", term, m.span("marker")[:1] + m.span("item")[1:], LEXICON, 0.7)]
 
 
 def _group_noun(entry: Entry) -> bool:
