@@ -602,9 +602,14 @@ class Curator:
         state.catch_up()
         return BatchBase(record.name, record.policy, record.policy_version, state, state.seq)
 
-    def batch_identity(self, base: BatchBase, items: Sequence[Item], dry_run: bool) -> dict[int, Decision]:
+    def batch_identity(
+        self, base: BatchBase, samples: Sequence[Sample], dry_run: bool
+    ) -> dict[int, Decision]:
         """Decisions the collection already holds, by position: ALREADY_KEPT / ID_CONFLICT for ids it
         kept, and (unless ``dry_run``) replays of logged decisions for resends, as ``filter`` gives them."""
+        # Identity needs only the sample and its position: no dedup key text is computed (a batch job
+        # has millions of samples, most of which are not admitted).
+        items = [Item(sample, k, "", "") for k, sample in enumerate(samples)]
         known = by_identity(items, base.state, base.policy_version)
         if dry_run:
             return known

@@ -26,7 +26,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -169,13 +169,23 @@ def run_batch(
             with clock("measure"):
                 summary.pieces_resumed = _measure(ray, job, curator, base, pieces, work)
             with clock("match and decide"):
-                decided = _decide(ray, job, curator, base, pieces, work, summary)
-                _save(work / "decided.pkl", replace(decided, items=None))
+                decided = _decide(ray, job, curator, base, _gather(pieces, work), summary)
+                # Only what the pieces cannot give again: the decisions (a restart re-gathers the rest).
+                _save(work / "decided.pkl", (decided.decisions, decided.known))
             manifest.decided_seq = base.seq
             manifest.save()
         else:
             summary.pieces_resumed = len(pieces)
-            decided = _load(work / "decided.pkl")
+            gathered = _gather(pieces, work)
+            decisions, known = _load(work / "decided.pkl")
+            decided = _Decided(
+                gathered.where,
+                [m.sample for m in gathered.measured],
+                decisions,
+                known,
+                gathered.bad,
+                gathered.columns(),
+            )
     with clock("write"):
         _write_outputs(job, pieces, decided, report, summary)
     if not job.dry_run:
@@ -215,7 +225,6 @@ class _Decided:
     known: list[bool]  # answered by the collection itself (already kept or decided): not admitted again
     bad: dict[int, list[BadRecord]]
     columns: dict[str, dict[str, np.ndarray]]  # indexed check -> feature -> column
-    items: list[Item] | None = None  # built while deciding; not saved (rebuilt after a restart)
 
     def kept(self) -> list[int]:
         """Positions to admit, in order."""
@@ -232,7 +241,7 @@ class _Decided:
 
     def item(self, k: int, dedup_key: DedupKey) -> Item:
         """The kept sample at position ``k`` as the collection admits it: features and scores."""
-        item = self.items[k] if self.items is not None else Item.build(self.samples[k], k, dedup_key)
+        item = Item.build(self.samples[k], k, dedup_key)
         item.scores = dict(self.decisions[k].scores)
         for check_name, cols in self.columns.items():
             item.features[check_name] = {f: col[k] for f, col in cols.items()}
@@ -338,52 +347,60 @@ def _measure(
 # ---------------------------------------------------------------- 2 and 3. match and decide
 
 
+@dataclass(slots=True)
+class _Gathered:
+    """The measured pieces joined in input order: what deciding needs, and what a restart rebuilds."""
+
+    measured: list[Measured]
+    where: list[tuple[int, int, bytes]]  # (piece, line, raw) per position
+    features: dict[str, dict[str, list[np.ndarray]]]
+    bad: dict[int, list[BadRecord]]
+
+    def columns(self) -> dict[str, dict[str, np.ndarray]]:
+        return {
+            name: {f: np.concatenate(parts) for f, parts in cols.items()}
+            for name, cols in self.features.items()
+        }
+
+
+def _gather(pieces: list[Piece], work: Path) -> _Gathered:
+    """Every measured piece, in order; a repeated id is a bad record at its second occurrence."""
+    out = _Gathered([], [], {}, {})
+    first_seen: dict[str, tuple[str, int]] = {}
+    for piece in pieces:
+        mp: MeasuredPiece = _load(_piece_path(work, piece))
+        bad = out.bad[piece.index] = list(mp.bad)
+        keep = []
+        for k, (line, raw, m) in enumerate(zip(mp.lines, mp.raws, mp.measured, strict=True)):
+            seen = first_seen.setdefault(m.sample.id, (piece.path, line))
+            if seen != (piece.path, line):
+                first = f"first seen in {seen[0]} line {seen[1]}"
+                problem = f"duplicate id {m.sample.id!r} ({first}): ids must be unique"
+                bad.append(BadRecord(line, raw, [problem]))
+                continue
+            keep.append(k)
+            out.measured.append(m)
+            out.where.append((piece.index, line, raw))
+        for check_name, piece_columns in mp.features.items():
+            for name, column in piece_columns.items():
+                out.features.setdefault(check_name, {}).setdefault(name, []).append(column[keep])
+        bad.sort(key=lambda b: b.line)
+    return out
+
+
 def _decide(
     ray: Any,
     job: BatchJob,
     curator: Curator,
     base: BatchBase,
-    pieces: list[Piece],
-    work: Path,
+    gathered: _Gathered,
     summary: BatchSummary,
 ) -> _Decided:
-    measured: list[Measured] = []
-    where: list[tuple[int, int, bytes]] = []  # (piece, line, raw) per position
-    features: dict[str, dict[str, list[np.ndarray]]] = {}
-    bad: dict[int, list[BadRecord]] = {}
-    first_seen: dict[str, tuple[str, int]] = {}
-    for piece in pieces:
-        mp: MeasuredPiece = _load(_piece_path(work, piece))
-        bad[piece.index] = list(mp.bad)
-        keep = []
-        for k, (line, raw, m) in enumerate(zip(mp.lines, mp.raws, mp.measured, strict=True)):
-            seen = first_seen.setdefault(m.sample.id, (piece.path, line))
-            if seen != (piece.path, line):
-                bad[piece.index].append(
-                    BadRecord(
-                        line,
-                        raw,
-                        [
-                            f"duplicate id {m.sample.id!r} (first seen in {seen[0]} line {seen[1]}):"
-                            " ids must be unique"
-                        ],
-                    )
-                )
-                continue
-            keep.append(k)
-            measured.append(m)
-            where.append((piece.index, line, raw))
-        for check_name, piece_columns in mp.features.items():
-            for name, column in piece_columns.items():
-                features.setdefault(check_name, {}).setdefault(name, []).append(column[keep])
-        bad[piece.index].sort(key=lambda b: b.line)
+    measured, where, bad = gathered.measured, gathered.where, gathered.bad
     started = time.perf_counter()
-    columns: dict[str, dict[str, np.ndarray]] = {
-        name: {f: np.concatenate(parts) for f, parts in cols.items()} for name, cols in features.items()
-    }
+    columns = gathered.columns()
     policy = base.policy
-    items = [Item.build(m.sample, k, policy.dedup_key) for k, m in enumerate(measured)]
-    known = curator.batch_identity(base, items, job.dry_run)
+    known = curator.batch_identity(base, [m.sample for m in measured], job.dry_run)
     checks = [c for c in curator.checks if policy.check(c.name).enabled]
     evidence: dict[str, IndexedEvidence] = {}
     for check in checks:
@@ -406,7 +423,6 @@ def _decide(
         [k in known for k in range(len(measured))],
         bad,
         columns,
-        items,
     )
 
 
