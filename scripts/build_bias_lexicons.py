@@ -286,14 +286,15 @@ def occupation_entries(winobias: Path, curated: dict[str, Any]) -> list[dict[str
 
 
 def trait_entries(curated: dict[str, Any]) -> list[dict[str, str]]:
-    return sorted(
-        (
-            {"term": key(t), "category": category}
-            for category, terms in curated["traits"].items()
-            for t in terms
-        ),
-        key=lambda t: t["term"],
-    )
+    other = {key(t): w for t, w in curated.get("other_senses", {}).items() if not t.startswith("_")}
+    entries = []
+    for category, terms in curated["traits"].items():
+        for t in terms:
+            entry = {"term": key(t), "category": category}
+            if key(t) in other:
+                entry["other_sense_before"] = other[key(t)]
+            entries.append(entry)
+    return sorted(entries, key=lambda t: t["term"])
 
 
 def toxic_entries(curated: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:

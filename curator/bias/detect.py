@@ -289,7 +289,13 @@ def analyse(
         out.mentions += (
             _gender_mentions(text, hits) + _age_mentions(text, lexicon, names) + _dress_mentions(text)
         )
-    attributes = [h for h in hits if (h[2].trait is not None or h[2].dehumanising) and h[0] not in described]
+    attributes = [
+        h
+        for h in hits
+        if (h[2].trait is not None or h[2].dehumanising)
+        and h[0] not in described
+        and not _other_sense(text, *h)
+    ]
     if refs and attributes:
         starts = [h[0] for h in attributes]
         reach = _CHARS_PER_WORD * (max(window, dehumanising_window) + 1)
@@ -439,6 +445,26 @@ def _dress_mentions(text: str) -> list[Mention]:
         return []
     term = f"{m.group('marker')} {m.group('item')}".lower()
     return [Mention("body_type", "clothing", term, m.span("marker")[:1] + m.span("item")[1:], LEXICON, 0.7)]
+
+
+# "the weak, the poor and the voiceless": an adjective used as a noun names people; it is no trait of
+# the group beside it.
+_NOMINAL_BEFORE = re.compile(r"(?<!\w)the\s+$", re.IGNORECASE)
+_NOMINAL_AFTER = re.compile(r"\s*(?:[,;:.!?)]|and\b|or\b|$)", re.IGNORECASE)
+_WORD_AFTER = re.compile(r"\s+(\w+)")
+
+
+def _other_sense(text: str, start: int, end: int, entry: Entry) -> bool:
+    """Whether a trait term is used in a sense that attributes nothing: a nominal adjective ("the weak,")
+    or the lexicon's other sense ("entitled to")."""
+    if entry.trait is None:
+        return False
+    if _NOMINAL_BEFORE.search(text, max(0, start - 6), start) and _NOMINAL_AFTER.match(text, end):
+        return True
+    if entry.trait_other_sense:
+        m = _WORD_AFTER.match(text, end)
+        return m is not None and m.group(1).lower() == entry.trait_other_sense
+    return False
 
 
 def _group_noun(entry: Entry) -> bool:

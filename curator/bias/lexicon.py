@@ -74,6 +74,7 @@ class Entry:
     gender: tuple[str, str] | None = None  # (category: pronoun | noun | title, gender)
     occupation: tuple[str, str, bool] | None = None  # (occupation, stereotyped gender, ambiguous plural)
     trait: tuple[str, str] | None = None  # (trait, category)
+    trait_other_sense: str = ""  # a word after which the trait has another sense ("entitled" + "to")
     slur_target: str | None = None  # "axis/group"
     dehumanising: bool = False
 
@@ -148,7 +149,9 @@ def from_json(data: dict[str, Any], path: Path | None = None) -> Lexicon:
             entry.occupation = (occ["term"], occ["stereotype"], is_plural and occ["ambiguous_plural"])
             entry.plural = entry.plural or is_plural
     for trait in data["traits"]:
-        at(trait["term"]).trait = (trait["term"], trait["category"])
+        entry = at(trait["term"])
+        entry.trait = (trait["term"], trait["category"])
+        entry.trait_other_sense = trait.get("other_sense_before", "")
     for slur in data["slurs"]:
         for form in slur["forms"]:
             at(form).slur_target = slur["target"]

@@ -191,3 +191,14 @@ def test_gendered_words_are_mentions_on_the_gender_axis_once_per_gender() -> Non
     )  # nouns, not pronouns, when present
     assert text[slice(*by_group["female"].span)] == "woman" and text[slice(*by_group["male"].span)] == "son"
     assert all(m.method == "lexicon" for m in by_group.values())
+
+
+def test_a_trait_used_in_another_sense_is_no_stereotype() -> None:
+    """A nominal adjective in a list of groups ("the weak, the poor") and the lexicon's other senses
+    ("entitled to the same rights") attribute nothing; the trait itself still counts."""
+    assert pairs(analyse("The weak, the poor, the voiceless all fought.", LEXICON)) == []
+    assert pairs(analyse("They were entitled to the same rights as British citizens.", LEXICON)) == []
+    assert pairs(analyse("British citizens are so entitled.", LEXICON)) == [
+        ("nationality/united_kingdom", "British citizens", "entitled")
+    ]
+    assert pairs(analyse("Women are weak.", LEXICON)) == [("gender/female", "Women", "weak")]
