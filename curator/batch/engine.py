@@ -39,7 +39,6 @@ from curator.batch.shuffle import (
     digest_keys,
     merge_pairs,
     nearest_earlier,
-    pair_codes,
     run_pairs,
     signature_band_keys,
     split,
@@ -550,7 +549,7 @@ def _reduce_impl(*parts: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     """A partition's pairs, as codes (one int64 each: cheaper to ship than two arrays)."""
     keys = np.concatenate([k for k, _ in parts]) if parts else np.empty(0, dtype=np.uint64)
     positions = np.concatenate([p for _, p in parts]) if parts else np.empty(0, dtype=np.int64)
-    return pair_codes(*run_pairs(keys, positions))
+    return run_pairs(keys, positions)
 
 
 def _score_impl(columns: dict[str, np.ndarray], ii: np.ndarray, jj: np.ndarray) -> np.ndarray:

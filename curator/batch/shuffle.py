@@ -22,7 +22,6 @@ import numpy as np
 from curator.dedup.lsh import band_keys
 
 _STRIDE = np.int64(2**31)
-_NO_PAIRS = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
 
 
 def split(keys: np.ndarray, positions: np.ndarray, partitions: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -46,25 +45,16 @@ def signature_band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.nda
         return keys ^ (np.arange(bands, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15))
 
 
-def runs(keys: np.ndarray, positions: np.ndarray) -> list[np.ndarray]:
-    """Positions grouped by equal key (groups of two or more), each sorted."""
-    if len(keys) < 2:
-        return []
-    order = np.lexsort((positions, keys))
-    k, p = keys[order], positions[order]
-    cut = np.flatnonzero(k[1:] != k[:-1]) + 1
-    return [g for g in np.split(p, cut) if len(g) > 1]
-
-
-def run_pairs(keys: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The reduce side: every (i, j), i < j, of positions that share a key, without repeats.
+def run_pairs(keys: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """The reduce side: every pair (i, j), i < j, of positions that share a key, as unique pair codes
+    (``i * 2**31 + j``: one int64 each, cheaper to ship than two arrays; :func:`merge_pairs` decodes).
 
     Vectorised by distance within a run rather than per group: after sorting, ``t`` and ``t + d``
     pair exactly when their keys are equal, and a ``t`` that fails at ``d`` fails beyond it. So the
     loop runs as many times as the longest run is long, each pass over the survivors only (a job has
     hundreds of thousands of runs, nearly all of two or three)."""
     if len(keys) < 2:
-        return _NO_PAIRS
+        return np.empty(0, dtype=np.int64)
     order = np.lexsort((positions, keys))
     k, p = keys[order], positions[order].astype(np.int64)
     found: list[np.ndarray] = []
@@ -76,31 +66,16 @@ def run_pairs(keys: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, np.n
         d += 1
         t = t[t + d < len(k)]
         t = t[k[t + d] == k[t]]
-    return merge_pairs(found)
+    return np.unique(np.concatenate(found)) if found else np.empty(0, dtype=np.int64)
 
 
 def merge_pairs(parts: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Pair codes (``i * 2**31 + j``) from several places as unique (i, j) arrays in (i, j) order."""
+    """Pair codes from several partitions as unique (i, j) arrays, in (i, j) order."""
     parts = [c for c in parts if len(c)]
     if not parts:
-        return _NO_PAIRS
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
     code = np.unique(np.concatenate(parts))
     return code // _STRIDE, code % _STRIDE
-
-
-def pair_codes(ii: np.ndarray, jj: np.ndarray) -> np.ndarray:
-    return ii.astype(np.int64) * _STRIDE + jj
-
-
-def pairs_of(groups: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Every (i, j), i < j, within each group, without repeats."""
-    found = []
-    for g in groups:
-        g = np.unique(g)
-        if len(g) > 1:
-            i, j = np.triu_indices(len(g), 1)
-            found.append(g[i].astype(np.int64) * _STRIDE + g[j])
-    return merge_pairs(found)
 
 
 def nearest_earlier(

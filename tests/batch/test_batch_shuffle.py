@@ -4,32 +4,32 @@ from __future__ import annotations
 
 import numpy as np
 
-from curator.batch.shuffle import (
-    merge_pairs,
-    nearest_earlier,
-    pair_codes,
-    pairs_of,
-    run_pairs,
-    runs,
-    signature_band_keys,
-    split,
-)
+from curator.batch.shuffle import merge_pairs, nearest_earlier, run_pairs, signature_band_keys, split
 from curator.dedup.lsh import pairs_within
 
 
-def test_a_hash_shuffle_groups_equal_keys_whatever_the_partitioning() -> None:
+def pairs_by_group(keys: np.ndarray, positions: np.ndarray) -> set[tuple[int, int]]:
+    """Brute force: every (i, j), i < j, of distinct positions that share a key."""
+    groups: dict[int, set[int]] = {}
+    for k, p in zip(keys.tolist(), positions.tolist(), strict=True):
+        groups.setdefault(k, set()).add(p)
+    return {(i, j) for g in groups.values() for i in g for j in g if i < j}
+
+
+def shuffled_pairs(keys: np.ndarray, positions: np.ndarray, partitions: int) -> list[tuple[int, int]]:
+    """What the engine's shuffle gives: map-side split, reduce-side pairs, driver-side merge."""
+    ii, jj = merge_pairs([run_pairs(k, p) for k, p in split(keys, positions, partitions)])
+    return list(zip(ii.tolist(), jj.tolist(), strict=True))
+
+
+def test_a_hash_shuffle_pairs_equal_keys_whatever_the_partitioning() -> None:
     rng = np.random.default_rng(0)
     keys = rng.integers(1, 40, size=500).astype(np.uint64)
     positions = np.arange(500, dtype=np.int64)
-    expected = {}
-    for k, p in zip(keys.tolist(), positions.tolist(), strict=True):
-        expected.setdefault(k, []).append(p)
-    want = sorted(tuple(v) for v in expected.values() if len(v) > 1)
+    want = sorted(pairs_by_group(keys, positions))
+    assert want
     for partitions in (1, 3, 16):
-        groups = []
-        for part_keys, part_positions in split(keys, positions, partitions):
-            groups += runs(part_keys, part_positions)
-        assert sorted(tuple(g.tolist()) for g in groups) == want
+        assert shuffled_pairs(keys, positions, partitions) == want
 
 
 def test_the_band_shuffle_finds_exactly_the_pairs_that_share_a_band() -> None:
@@ -38,15 +38,10 @@ def test_the_band_shuffle_finds_exactly_the_pairs_that_share_a_band() -> None:
     bands, rows = 4, 3
     keys = signature_band_keys(signatures, bands, rows)
     positions = np.repeat(np.arange(120, dtype=np.int64), bands)
-    groups = []
-    for part_keys, part_positions in split(keys.ravel(), positions, 5):
-        groups += runs(part_keys, part_positions)
-    ii, jj = pairs_of(groups)
+    got = shuffled_pairs(keys.ravel(), positions, 5)
     ei, ej = pairs_within(signatures, bands, rows)
-    assert sorted(zip(ii.tolist(), jj.tolist(), strict=True)) == sorted(
-        zip(ei.tolist(), ej.tolist(), strict=True)
-    )
-    assert len(ii) > 0
+    assert got == sorted(zip(ei.tolist(), ej.tolist(), strict=True))
+    assert len(got) > 0
 
 
 def test_the_blocked_search_returns_each_querys_k_nearest_earlier_rows() -> None:
@@ -68,15 +63,12 @@ def test_the_blocked_search_returns_each_querys_k_nearest_earlier_rows() -> None
 
 
 def test_run_pairs_gives_every_pair_within_each_run_whatever_the_partitioning() -> None:
-    """The vectorised reduce (pairs by distance within a run) against groups paired one by one."""
+    """The vectorised reduce (pairs by distance within a run) against brute force, with positions that
+    repeat under a key (one sample's bands colliding)."""
     rng = np.random.default_rng(3)
     for trial in range(30):
         n = int(rng.integers(2, 300))
         keys = rng.integers(1, int(rng.integers(2, 50)), size=n).astype(np.uint64)
-        positions = rng.integers(0, 120, size=n).astype(np.int64)  # a position may repeat under a key
-        want = pairs_of(runs(keys, positions))
-        got = merge_pairs(
-            [pair_codes(*run_pairs(k, p)) for k, p in split(keys, positions, int(rng.integers(1, 6)))]
-        )
-        assert [a.tolist() for a in got] == [a.tolist() for a in want], trial
-        assert all((i < j).all() for i, j in [got])
+        positions = rng.integers(0, 120, size=n).astype(np.int64)
+        got = shuffled_pairs(keys, positions, int(rng.integers(1, 6)))
+        assert got == sorted(pairs_by_group(keys, positions)), trial
