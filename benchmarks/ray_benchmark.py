@@ -51,10 +51,9 @@ from benchmarks import ray_corpus  # noqa: E402
 WORK = Path("/tmp/curator-ray-bench")
 ENGINES = ("local", "datatrove", "datatrove_5gram", "ray")
 CHEAP = "exact_duplicate + near_duplicate"
-DEDUP_CODES = frozenset({"EXACT_DUPLICATE", "NEAR_DUPLICATE"})
 # With --checks all, samples are dropped for other reasons too (semantic duplicates, quality, ...);
 # only the drops with an exact or near duplicate reason are scored against the Jaccard ground truth.
-DEDUP_ONLY_SCORED = False
+DEDUP_CODES = frozenset({"EXACT_DUPLICATE", "NEAR_DUPLICATE"})
 
 
 # --------------------------------------------------------------------------- engines
@@ -139,7 +138,7 @@ def printed_rate(stderr: str) -> float | None:
         return None
 
 
-def read_decisions(paths: Iterable[Path]) -> dict[str, Any]:
+def read_decisions(paths: Iterable[Path], dedup_drops_only: bool = False) -> dict[str, Any]:
     """Dropped ids (→ matched id of their duplicate reason, if any), verdict and reason-code counts."""
     dropped: dict[str, str | None] = {}
     whole: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {}
@@ -161,7 +160,7 @@ def read_decisions(paths: Iterable[Path]) -> dict[str, Any]:
                     tuple(sorted(r.get("matched_id", "") for r in reasons)),
                 )
                 if d["verdict"] == "drop" and (
-                    not DEDUP_ONLY_SCORED or any(r["code"] in DEDUP_CODES for r in reasons)
+                    not dedup_drops_only or any(r["code"] in DEDUP_CODES for r in reasons)
                 ):
                     dup = next((r for r in d["reasons"] if r.get("matched_id")), None)
                     dropped[d["id"]] = dup["matched_id"] if dup else None
@@ -174,7 +173,7 @@ def read_decisions(paths: Iterable[Path]) -> dict[str, Any]:
     }
 
 
-def run_local(corpus: Path, work: Path, config: Path) -> dict[str, Any]:
+def run_local(corpus: Path, work: Path, config: Path, dedup_drops_only: bool = False) -> dict[str, Any]:
     """curator's local engine over the whole corpus as one file."""
     all_jsonl = work / "all.jsonl"
     with all_jsonl.open("wb") as out:
@@ -206,11 +205,13 @@ def run_local(corpus: Path, work: Path, config: Path) -> dict[str, Any]:
         "cores": 1,
         "printed_samples_per_s": printed_rate(done.stderr),
         "command": " ".join(cmd),
-        **read_decisions([decisions]),
+        **read_decisions([decisions], dedup_drops_only),
     }
 
 
-def run_ray_engine(corpus_dir: Path, out_dir: Path, config: Path, num_cpus: int) -> dict[str, Any]:
+def run_ray_engine(
+    corpus_dir: Path, out_dir: Path, config: Path, num_cpus: int, dedup_drops_only: bool = False
+) -> dict[str, Any]:
     """curator's Ray engine over the shard directory; reads back OUT/decisions/*.jsonl.
 
     Returns ``{"skipped": why}`` while ``curator filter`` has no ``--engine`` option. ``--num-cpus`` is
@@ -254,7 +255,7 @@ def run_ray_engine(corpus_dir: Path, out_dir: Path, config: Path, num_cpus: int)
         "cores": cores,
         "printed_samples_per_s": printed_rate(done.stderr),
         "command": " ".join(cmd),
-        **read_decisions(files),
+        **read_decisions(files, dedup_drops_only),
     }
 
 
@@ -604,13 +605,13 @@ def corpus_for(args: argparse.Namespace) -> tuple[Path, dict[str, Any]]:
 
 def measure(engine: str, corpus: Path, work: Path, config: Path, args: argparse.Namespace) -> dict[str, Any]:
     if engine == "local":
-        return run_local(corpus, work, config)
+        return run_local(corpus, work, config, args.checks == "all")
     if engine == "datatrove":
         return run_datatrove(corpus, work, 3, args.datatrove_workers)
     if engine == "datatrove_5gram":
         return run_datatrove(corpus, work, None, args.datatrove_workers)
     if engine == "ray":
-        return run_ray_engine(corpus, work, config, args.ray_num_cpus)
+        return run_ray_engine(corpus, work, config, args.ray_num_cpus, args.checks == "all")
     raise ValueError(f"unknown engine {engine!r}; known: {', '.join(ENGINES)}")
 
 
@@ -647,8 +648,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="curator's engines: the two dedup checks, or the default policy with every check",
     )
     args = parser.parse_args(argv)
-    global DEDUP_ONLY_SCORED
-    DEDUP_ONLY_SCORED = args.checks == "all"
     if args.smoke:
         args.n = 2000
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
