@@ -488,11 +488,10 @@ class Detector:
         return analyse(text, self.lexicon, names=self.names, name_axes=self.name_axes).mentions
 
 
-def issue_axes(text: str, lexicon: Lexicon | Detector) -> dict[str, list[str]]:
+def issue_axes(text: str, detector: Detector) -> dict[str, list[str]]:
     """Issue-15 axis -> the "lexicon_axis/group:term" mentions the detector reports for it."""
     out: dict[str, list[str]] = {}
-    found = lexicon.mentions(text) if isinstance(lexicon, Detector) else analyse(text, lexicon).mentions
-    for m in found:
+    for m in detector.mentions(text):
         key = f"{m.axis}/{m.group}"
         axis = ISSUE_AXIS[key] if key in ISSUE_AXIS else ISSUE_AXIS[m.axis]
         if axis is not None:
@@ -500,11 +499,10 @@ def issue_axes(text: str, lexicon: Lexicon | Detector) -> dict[str, list[str]]:
     return out
 
 
-def gendered_words(text: str, lexicon: Lexicon | Detector) -> list[str]:
+def gendered_words(text: str, detector: Detector) -> list[str]:
     """The male and female pronouns and gendered nouns in ``text`` (what the audit reports as gendered
     terms, apart from identity mentions): the detector's other signal for the issue's gender axis."""
-    if isinstance(lexicon, Detector):
-        lexicon = lexicon.lexicon
+    lexicon = detector.lexicon
     return [
         text[s:e]
         for s, e, entry in lexicon.find(text)
@@ -514,9 +512,7 @@ def gendered_words(text: str, lexicon: Lexicon | Detector) -> list[str]:
     ]
 
 
-def bbq_recall(
-    rows: list[dict[str, Any]], lexicon: Lexicon | Detector, half: str, examples: int
-) -> dict[str, Any]:
+def bbq_recall(rows: list[dict[str, Any]], detector: Detector, half: str, examples: int) -> dict[str, Any]:
     """A scene counts as found when the detector reports a mention on the scene's axis."""
     scenes: Counter[str] = Counter()
     found: Counter[str] = Counter()
@@ -527,7 +523,7 @@ def bbq_recall(
     per_template: dict[tuple[str, str], list[int]] = {}  # (axis, template) -> [scenes, found]
     for r in rows:
         axis = axis_of(r["category"])
-        got = issue_axes(r["context"], lexicon)
+        got = issue_axes(r["context"], detector)
         hit = axis in got
         scenes[axis] += 1
         found[axis] += hit
@@ -573,7 +569,7 @@ def bbq_recall(
     return record
 
 
-def group_mention_fp(lexicon: Lexicon | Detector) -> dict[str, Any]:
+def group_mention_fp(detector: Detector) -> dict[str, Any]:
     """False positives against the hand labels of bias_labels/group_mentions.jsonl (issue 15)."""
     rows = load_jsonl(LABELS / "group_mentions.jsonl")
     empty = [r for r in rows if not r["groups"]]
@@ -586,12 +582,12 @@ def group_mention_fp(lexicon: Lexicon | Detector) -> dict[str, Any]:
     words: Counter[str] = Counter()  # gendered words counted as the gender axis (the second view)
     listed = []
     for r in rows:
-        got = issue_axes(r["text"], lexicon)
+        got = issue_axes(r["text"], detector)
         truth = {g["axis"] for g in r["groups"]}
         extra = set(got) - truth
         for axis in sorted(extra):
             listed.append(f"{r['id']} {axis}: {', '.join(sorted(set(got[axis])))}")
-        gendered = gendered_words(r["text"], lexicon)
+        gendered = gendered_words(r["text"], detector)
         gender = "gender" in got or bool(gendered)
         if gender and "gender" not in truth:
             words["no_group_fp" if not r["groups"] else "group_texts_fp"] += 1
@@ -635,19 +631,19 @@ def group_mention_fp(lexicon: Lexicon | Detector) -> dict[str, Any]:
     }
 
 
-def detector_cost(texts: dict[str, list[str]], lexicon: Lexicon | Detector, repeat: int) -> dict[str, Any]:
+def detector_cost(texts: dict[str, list[str]], detector: Detector, repeat: int) -> dict[str, Any]:
     """Microseconds per text of the detector (analyse plus the mapping to issue axes)."""
     out: dict[str, Any] = {"bench": "implicit_cost"}
     for name, items in texts.items():
         for t in items[:10]:
-            issue_axes(t, lexicon)  # warm
+            issue_axes(t, detector)  # warm
         runs = []
         for _ in range(repeat):
             gc.collect()
             gc.freeze()
             started = time.perf_counter()
             for t in items:
-                issue_axes(t, lexicon)
+                issue_axes(t, detector)
             runs.append((time.perf_counter() - started) / len(items) * 1e6)
             gc.unfreeze()
         out[name] = {
@@ -691,24 +687,21 @@ def implicit_compare(data: Path, lexicon: Lexicon, repeat: int) -> list[dict[str
     return out
 
 
-def implicit_baseline(
-    data: Path, lexicon: Lexicon | Detector, repeat: int, examples: int = 5
-) -> list[dict[str, Any]]:
+def implicit_baseline(data: Path, detector: Detector, repeat: int, examples: int = 5) -> list[dict[str, Any]]:
     """Issue 15's measures for one detector: recall per axis on the held-out BBQ templates (and,
     informational, on the dev ones), false positives on the hand-labelled texts, and the cost per text."""
-    lex = lexicon.lexicon if isinstance(lexicon, Detector) else lexicon
-    missing = {a for a in lex.axes if a not in ISSUE_AXIS}
+    missing = {a for a in detector.lexicon.axes if a not in ISSUE_AXIS}
     if missing:
         raise KeyError(f"lexicon axes with no issue-15 mapping in ISSUE_AXIS: {sorted(missing)}")
     halves = bbq_split(data / "bbq")
     texts = [r["text"] for r in load_jsonl(LABELS / "group_mentions.jsonl")]
     return [
-        bbq_recall(halves["heldout"], lexicon, "heldout", examples),
-        bbq_recall(halves["dev"], lexicon, "dev", 0),
-        group_mention_fp(lexicon),
+        bbq_recall(halves["heldout"], detector, "heldout", examples),
+        bbq_recall(halves["dev"], detector, "dev", 0),
+        group_mention_fp(detector),
         detector_cost(
             {"group_mentions": texts, "bbq_heldout": [r["context"] for r in halves["heldout"]]},
-            lexicon,
+            detector,
             repeat,
         ),
     ]
