@@ -104,13 +104,17 @@ def run_engine(cmd: list[str], **kwargs: Any) -> tuple[subprocess.CompletedProce
     return done, seconds, sum(seen.values())
 
 
-def write_config(path: Path, checks: str = "cheap") -> Path:
+def write_config(path: Path, checks: str = "cheap", onnx_model: Path | None = None) -> Path:
     """A settings TOML whose default policy enables only the cheap dedup checks (no embeddings), or,
-    with ``checks="all"``, the default policy as it ships (every check, MiniLM preloaded)."""
+    with ``checks="all"``, the default policy as it ships (every check, MiniLM preloaded), its
+    embeddings computed by torch or, given ``onnx_model``, by that exported ONNX model."""
     from benchmarks.filter_cli_benchmark import ONLY_DEDUP
 
     if checks == "all":
-        path.write_text("[embeddings]\npreload = true\n")
+        lines = ["[embeddings]", "preload = true"]
+        if onnx_model is not None:
+            lines += ['backend = "onnx"', f"model_path = {json.dumps(str(onnx_model))}"]
+        path.write_text("\n".join(lines) + "\n")
         return path
     lines = ["[embeddings]", "preload = false", ""]
     for name, check in ONLY_DEDUP["checks"].items():
@@ -647,10 +651,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="cheap",
         help="curator's engines: the two dedup checks, or the default policy with every check",
     )
+    parser.add_argument(
+        "--onnx-model",
+        type=Path,
+        help="with --checks all: compute embeddings with this ONNX export (`curator models export-onnx "
+        "--out DIR`; same embeddings, cosine >= 0.9999998, ~2x faster) instead of torch",
+    )
     args = parser.parse_args(argv)
     if args.smoke:
         args.n = 2000
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+    if args.onnx_model is not None and args.checks != "all":
+        parser.error("--onnx-model is for --checks all; the cheap checks compute no embeddings")
     for e in engines:
         if e not in ENGINES:
             parser.error(f"unknown engine {e!r}; known: {', '.join(ENGINES)}")
@@ -670,7 +682,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             work = args.work_dir / f"run-{engine}-n{args.n}"
             shutil.rmtree(work, ignore_errors=True)
             work.mkdir(parents=True)
-            config = write_config(work / "curator.toml", args.checks)
+            config = write_config(work / "curator.toml", args.checks, args.onnx_model)
             load_before = os.getloadavg()[0]
             busy0 = machine_busy_s()
             result = measure(engine, corpus, work, config, args)
@@ -681,7 +693,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if engine.startswith("datatrove")
                 else f"cheap: {CHEAP}"
                 if args.checks == "cheap"
-                else "all: the default policy",
+                else "all: the default policy"
+                + (", onnx embeddings" if args.onnx_model else ", torch embeddings"),
                 "n": meta["n"],
             }
             if "seconds" not in result:
