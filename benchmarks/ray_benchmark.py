@@ -104,16 +104,20 @@ def run_engine(cmd: list[str], **kwargs: Any) -> tuple[subprocess.CompletedProce
     return done, seconds, sum(seen.values())
 
 
-def write_config(path: Path, checks: str = "cheap", onnx_model: Path | None = None) -> Path:
+def write_config(
+    path: Path, checks: str = "cheap", onnx_model: Path | None = None, int8: bool = False
+) -> Path:
     """A settings TOML whose default policy enables only the cheap dedup checks (no embeddings), or,
     with ``checks="all"``, the default policy as it ships (every check, MiniLM preloaded), its
-    embeddings computed by torch or, given ``onnx_model``, by that exported ONNX model."""
+    embeddings computed by torch or, given ``onnx_model``, by that exported ONNX model (its int8
+    variant with ``int8``)."""
     from benchmarks.filter_cli_benchmark import ONLY_DEDUP
 
     if checks == "all":
         lines = ["[embeddings]", "preload = true"]
         if onnx_model is not None:
             lines += ['backend = "onnx"', f"model_path = {json.dumps(str(onnx_model))}"]
+            lines += ["int8 = true"] if int8 else []
         path.write_text("\n".join(lines) + "\n")
         return path
     lines = ["[embeddings]", "preload = false", ""]
@@ -657,12 +661,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="with --checks all: compute embeddings with this ONNX export (`curator models export-onnx "
         "--out DIR`; same embeddings, cosine >= 0.9999998, ~2x faster) instead of torch",
     )
+    parser.add_argument(
+        "--int8",
+        action="store_true",
+        help="with --onnx-model: its int8 variant (`--int8` at export; ~2x faster again, cosine >= 0.985)",
+    )
     args = parser.parse_args(argv)
     if args.smoke:
         args.n = 2000
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     if args.onnx_model is not None and args.checks != "all":
         parser.error("--onnx-model is for --checks all; the cheap checks compute no embeddings")
+    if args.int8 and args.onnx_model is None:
+        parser.error("--int8 needs --onnx-model DIR")
     for e in engines:
         if e not in ENGINES:
             parser.error(f"unknown engine {e!r}; known: {', '.join(ENGINES)}")
@@ -682,7 +693,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             work = args.work_dir / f"run-{engine}-n{args.n}"
             shutil.rmtree(work, ignore_errors=True)
             work.mkdir(parents=True)
-            config = write_config(work / "curator.toml", args.checks, args.onnx_model)
+            config = write_config(work / "curator.toml", args.checks, args.onnx_model, args.int8)
             load_before = os.getloadavg()[0]
             busy0 = machine_busy_s()
             result = measure(engine, corpus, work, config, args)
@@ -694,7 +705,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 else f"cheap: {CHEAP}"
                 if args.checks == "cheap"
                 else "all: the default policy"
-                + (", onnx embeddings" if args.onnx_model else ", torch embeddings"),
+                + (
+                    ", torch embeddings"
+                    if args.onnx_model is None
+                    else ", onnx int8 embeddings"
+                    if args.int8
+                    else ", onnx embeddings"
+                ),
                 "n": meta["n"],
             }
             if "seconds" not in result:

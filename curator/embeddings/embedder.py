@@ -45,7 +45,9 @@ class Embedder:
         with self._lock:
             if self._batcher is None:
                 s = self.settings
-                encoder = self._encoder or load_encoder(s.model_path, s.backend, s.batch_size, s.threads)
+                encoder = self._encoder or load_encoder(
+                    s.model_path, s.backend, s.batch_size, s.threads, s.int8
+                )
                 self._batcher = DynamicBatcher(encoder, s.max_batch_size, s.max_wait_ms)
             return self._batcher
 

@@ -19,7 +19,14 @@ from typing import Any
 import numpy as np
 
 from curator.embeddings.model import ModelUnavailable
-from curator.embeddings.onnx_export import EXPORT_COMMAND, MODEL_FILE, ONNX_EXTRA, module_dir, st_modules
+from curator.embeddings.onnx_export import (
+    EXPORT_COMMAND,
+    INT8_FILE,
+    MODEL_FILE,
+    ONNX_EXTRA,
+    module_dir,
+    st_modules,
+)
 
 DEFAULT_MAX_SEQ_LENGTH = 256
 
@@ -48,7 +55,8 @@ class OnnxEncoder:
         model_file = path / file_name
         if not model_file.is_file():
             raise ModelUnavailable(
-                f"no exported ONNX model at {model_file}: export one with `{EXPORT_COMMAND}` "
+                f"no exported ONNX model at {model_file}: export one with "
+                f"`{EXPORT_COMMAND}{' --int8' if file_name == INT8_FILE else ''}` "
                 "(curator.embeddings.onnx_export.export_onnx)"
             )
         if not (path / "tokenizer.json").is_file():
@@ -95,7 +103,11 @@ class OnnxEncoder:
         self.dimension: int = int(
             pooling.get("word_embedding_dimension") or (output_dim if isinstance(output_dim, int) else 0)
         )
-        self.batch_size = batch_size
+        # The int8 model quantizes activations dynamically, with one scale per tensor: a text's
+        # embedding then depends on the texts batched with it (cosine 0.976-0.997 to itself alone,
+        # measured), so decisions would depend on batching and differ between engines. One text per
+        # run keeps it a function of the text; on ~190-token texts that is no slower (77 vs 73 /s).
+        self.batch_size = 1 if file_name == INT8_FILE else batch_size
         self.threads = threads
         self.path = path
         self.file_name = file_name

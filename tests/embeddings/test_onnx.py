@@ -196,3 +196,35 @@ def test_cli_export_onnx_writes_a_usable_model(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert (tmp_path / "m" / "model.onnx").is_file()
     assert "CURATOR_EMBEDDINGS__BACKEND=onnx" in result.output
+
+
+def test_int8_setting_loads_the_quantized_file(onnx_dir: Path, tmp_path: Path) -> None:
+    from curator.embeddings.embedder import Embedder
+    from curator.settings import Settings
+
+    settings = Settings.load(
+        data_dir=tmp_path, embeddings={"backend": "onnx", "model_path": onnx_dir, "int8": True}
+    )
+    encoder = Embedder(settings.embeddings).load().encoder
+    assert isinstance(encoder, OnnxEncoder) and encoder.file_name == INT8_FILE
+    fp32 = load_encoder(onnx_dir, backend="onnx")
+    assert isinstance(fp32, OnnxEncoder) and fp32.file_name == FUSED_FILE and fp32 is not encoder
+
+
+def test_int8_embeddings_do_not_depend_on_the_batch(onnx_dir: Path) -> None:
+    # Dynamic quantization scales activations per tensor; batched, a text's embedding moved to
+    # cosine ~0.98 of itself alone, so the encoder runs int8 one text at a time.
+    encoder = OnnxEncoder(onnx_dir, batch_size=8, file_name=INT8_FILE)
+    assert encoder.batch_size == 1
+    together = encoder.encode(VARIED)
+    alone = np.vstack([encoder.encode([t]) for t in VARIED])
+    np.testing.assert_allclose(together, alone, atol=1e-6)
+
+
+def test_int8_needs_the_onnx_backend_and_its_file(tmp_path: Path) -> None:
+    from curator.settings import Settings
+
+    with pytest.raises(ValueError, match=r'embeddings\.int8 needs embeddings\.backend = "onnx"'):
+        Settings.load(data_dir=tmp_path, embeddings={"int8": True})
+    with pytest.raises(ModelUnavailable, match=r"model\.int8\.onnx.*export-onnx --out DIR --int8"):
+        OnnxEncoder(tmp_path, file_name=INT8_FILE)
