@@ -105,7 +105,11 @@ def run_engine(cmd: list[str], **kwargs: Any) -> tuple[subprocess.CompletedProce
 
 
 def write_config(
-    path: Path, checks: str = "cheap", onnx_model: Path | None = None, int8: bool = False
+    path: Path,
+    checks: str = "cheap",
+    onnx_model: Path | None = None,
+    int8: bool = False,
+    hnsw_threshold: int | None = None,
 ) -> Path:
     """A settings TOML whose default policy enables only the cheap dedup checks (no embeddings), or,
     with ``checks="all"``, the default policy as it ships (every check, MiniLM preloaded), its
@@ -118,6 +122,8 @@ def write_config(
         if onnx_model is not None:
             lines += ['backend = "onnx"', f"model_path = {json.dumps(str(onnx_model))}"]
             lines += ["int8 = true"] if int8 else []
+        if hnsw_threshold is not None:
+            lines += ["", "[default_policy.checks.semantic.params]", f"hnsw_threshold = {hnsw_threshold}"]
         path.write_text("\n".join(lines) + "\n")
         return path
     lines = ["[embeddings]", "preload = false", ""]
@@ -662,6 +668,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--out DIR`; same embeddings, cosine >= 0.9999998, ~2x faster) instead of torch",
     )
     parser.add_argument(
+        "--hnsw-threshold",
+        type=int,
+        help="with --checks all: kept vectors past which the local engine's semantic search turns to "
+        "HNSW (default 20,000); the Ray engine's search is exact at any size",
+    )
+    parser.add_argument(
         "--int8",
         action="store_true",
         help="with --onnx-model: its int8 variant (`--int8` at export; ~2x faster again, cosine >= 0.985)",
@@ -693,7 +705,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             work = args.work_dir / f"run-{engine}-n{args.n}"
             shutil.rmtree(work, ignore_errors=True)
             work.mkdir(parents=True)
-            config = write_config(work / "curator.toml", args.checks, args.onnx_model, args.int8)
+            config = write_config(
+                work / "curator.toml", args.checks, args.onnx_model, args.int8, args.hnsw_threshold
+            )
             load_before = os.getloadavg()[0]
             busy0 = machine_busy_s()
             result = measure(engine, corpus, work, config, args)
