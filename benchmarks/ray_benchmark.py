@@ -110,6 +110,7 @@ def write_config(
     onnx_model: Path | None = None,
     int8: bool = False,
     hnsw_threshold: int | None = None,
+    hnsw: tuple[int, int] | None = None,
 ) -> Path:
     """A settings TOML whose default policy enables only the cheap dedup checks (no embeddings), or,
     with ``checks="all"``, the default policy as it ships (every check, MiniLM preloaded), its
@@ -124,6 +125,8 @@ def write_config(
             lines += ["int8 = true"] if int8 else []
         if hnsw_threshold is not None:
             lines += ["", "[default_policy.checks.semantic.params]", f"hnsw_threshold = {hnsw_threshold}"]
+            if hnsw is not None:
+                lines += [f"hnsw_m = {hnsw[0]}", f"ef_search = {hnsw[1]}"]
         path.write_text("\n".join(lines) + "\n")
         return path
     lines = ["[embeddings]", "preload = false", ""]
@@ -674,6 +677,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "HNSW (default 20,000); the Ray engine's search is exact at any size",
     )
     parser.add_argument(
+        "--hnsw",
+        metavar="M,EF",
+        help="with --hnsw-threshold: the local engine's HNSW hnsw_m and ef_search (default 32,128)",
+    )
+    parser.add_argument(
         "--int8",
         action="store_true",
         help="with --onnx-model: its int8 variant (`--int8` at export; ~2x faster again, cosine >= 0.985)",
@@ -684,6 +692,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     if args.onnx_model is not None and args.checks != "all":
         parser.error("--onnx-model is for --checks all; the cheap checks compute no embeddings")
+    hnsw: tuple[int, int] | None = None
+    if args.hnsw is not None:
+        try:
+            m, ef = (int(v) for v in args.hnsw.split(","))
+        except ValueError:
+            parser.error("--hnsw takes two integers, M,EF (e.g. 32,128)")
+        if args.hnsw_threshold is None:
+            parser.error("--hnsw needs --hnsw-threshold N")
+        hnsw = (m, ef)
     if args.int8 and args.onnx_model is None:
         parser.error("--int8 needs --onnx-model DIR")
     for e in engines:
@@ -706,7 +723,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             shutil.rmtree(work, ignore_errors=True)
             work.mkdir(parents=True)
             config = write_config(
-                work / "curator.toml", args.checks, args.onnx_model, args.int8, args.hnsw_threshold
+                work / "curator.toml", args.checks, args.onnx_model, args.int8, args.hnsw_threshold, hnsw
             )
             load_before = os.getloadavg()[0]
             busy0 = machine_busy_s()
